@@ -1,0 +1,37 @@
+# routeledger: the two commands of the README, and the tools around them.
+#   make demo   set up, generate demo data, ingest, build, serve http://127.0.0.1:8501
+#   make test   set up (Python packages, Chromium) and run the whole suite
+#   make bench  the benchmark of bench/README.md (not part of make test)
+#   make lint   ruff
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: demo test bench lint browser clean
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(INSTALLED)
+
+demo: $(INSTALLED)
+	$(BIN)/routeledger demo
+
+test: $(INSTALLED) browser
+	$(BIN)/python -m pytest
+
+browser:
+	./scripts/install-browser.sh
+
+bench: $(INSTALLED)
+	$(BIN)/python -m bench.run
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) data/warehouse.duckdb* data/published data/demo bench/data

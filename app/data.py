@@ -1,0 +1,90 @@
+"""The app's only way to data: read-only, parameterised queries on the published snapshot.
+
+Pages never build SQL; every query is a constant here with `?` parameters. Each call
+opens the snapshot that `published/CURRENT` names, read-only, and closes it at once,
+so `ingest` and `build` never wait for the app. Results are cached per snapshot file:
+a new build is a new file name, hence a fresh cache entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import polars as pl
+import streamlit as st
+
+from pipelines.warehouse import Warehouse, open_snapshot
+
+CACHE_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    path: str
+    build_id: str
+    built_at: datetime
+
+
+def current_snapshot() -> Snapshot | None:
+    """The published snapshot readers should use now, or None before the first build."""
+    path = Warehouse.at().current_snapshot()
+    if path is None:
+        return None
+    return _snapshot_meta(str(path))
+
+
+@st.cache_data(ttl=CACHE_SECONDS, max_entries=16, show_spinner=False)
+def _snapshot_meta(path: str) -> Snapshot:
+    build_id, built_at = _rows(path, "SELECT build_id, built_at FROM meta.build", ())[0]
+    return Snapshot(path, build_id, built_at)
+
+
+WEEKS = "SELECT DISTINCT week FROM marts.route_weekly ORDER BY week DESC"
+
+ROUTE_WEEK = """
+SELECT route, actions, completed_actions, calls, cost_usd, cost_per_completed_action_usd,
+       fallback_rate, retry_rate, prompt_cache_hit_rate, cached_token_share,
+       response_cache_hit_rate, cache_savings_usd, premium_share, error_rate,
+       p50_latency_ms, p95_latency_ms, unpriced_calls
+FROM marts.route_weekly
+WHERE week = ?
+ORDER BY cost_usd DESC, route
+"""
+
+ROUTE_TREND = """
+SELECT week, route, cost_usd, cost_per_completed_action_usd, fallback_rate
+FROM marts.route_weekly
+ORDER BY week, route
+"""
+
+
+def weeks(snapshot: Snapshot) -> list[date]:
+    return [row[0] for row in _rows(snapshot.path, WEEKS, ())]
+
+
+def route_week(snapshot: Snapshot, week: date) -> pl.DataFrame:
+    return _frame(snapshot.path, ROUTE_WEEK, (week,))
+
+
+def route_trend(snapshot: Snapshot) -> pl.DataFrame:
+    return _frame(snapshot.path, ROUTE_TREND, ())
+
+
+@st.cache_data(ttl=CACHE_SECONDS, max_entries=256, show_spinner=False)
+def _frame(path: str, sql: str, params: tuple) -> pl.DataFrame:
+    con = open_snapshot(Path(path))
+    try:
+        return con.sql(sql, params=list(params)).pl()
+    finally:
+        con.close()
+
+
+@st.cache_data(ttl=CACHE_SECONDS, max_entries=256, show_spinner=False)
+def _rows(path: str, sql: str, params: tuple) -> list[tuple]:
+    con = open_snapshot(Path(path))
+    try:
+        return con.execute(sql, list(params)).fetchall()
+    finally:
+        con.close()

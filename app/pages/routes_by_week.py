@@ -1,0 +1,57 @@
+"""Routes by week: marts.route_weekly for one ISO week, the weekly review's first table."""
+
+import streamlit as st
+
+from app import charts, data
+
+st.title("Routes by week")
+snapshot = data.current_snapshot()
+if snapshot is None:
+    st.info("No published data yet. Run `routeledger ingest logs PATH` and `routeledger build`.")
+    st.stop()
+st.caption(f"data as of {snapshot.built_at:%Y-%m-%d %H:%M} UTC · build {snapshot.build_id}")
+
+weeks = data.weeks(snapshot)
+if not weeks:
+    st.info("The latest build has no calls yet.")
+    st.stop()
+week = st.selectbox(
+    "Week (Monday, UTC)", weeks, format_func=lambda w: f"{w:%Y-%m-%d} (W{w:%V})", bind="query-params", key="week"
+)
+
+table = data.route_week(snapshot, week)
+st.dataframe(
+    table,
+    hide_index=True,
+    column_config={
+        "route": st.column_config.TextColumn("route"),
+        "cost_usd": st.column_config.NumberColumn("cost", format="dollar"),
+        "cost_per_completed_action_usd": st.column_config.NumberColumn("cost / completed action", format="$%.5f"),
+        "cache_savings_usd": st.column_config.NumberColumn("cache savings", format="dollar"),
+        **{
+            name: st.column_config.NumberColumn(name.replace("_", " "), format="percent")
+            for name in (
+                "fallback_rate",
+                "retry_rate",
+                "prompt_cache_hit_rate",
+                "cached_token_share",
+                "response_cache_hit_rate",
+                "premium_share",
+                "error_rate",
+            )
+        },
+        "p50_latency_ms": st.column_config.NumberColumn("p50 latency", format="%.0f ms"),
+        "p95_latency_ms": st.column_config.NumberColumn("p95 latency", format="%.0f ms"),
+    },
+)
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Cost per completed action")
+    st.plotly_chart(charts.cost_per_completed_action_by_route(table), width="stretch")
+with right:
+    st.subheader("Across weeks")
+    trend = data.route_trend(snapshot)
+    st.plotly_chart(
+        charts.weekly_trend(trend, "cost_per_completed_action_usd", "USD per completed action"), width="stretch"
+    )

@@ -1,0 +1,200 @@
+"""The `routeledger` command line: parse arguments, call one function per command.
+
+Exit codes: 0 success (rejected rows included), 1 a failed check, 2 bad usage or
+bad input, with a one-line reason on stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pipelines.console import err, load_summary, new_progress, out
+from pipelines.errors import UserError
+from pipelines.models import Built
+
+app = typer.Typer(
+    name="routeledger",
+    help="FinOps cost analytics for routed LLM traffic.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+ingest_app = typer.Typer(help="Load input files into the warehouse.", no_args_is_help=True)
+prices_app = typer.Typer(help="Show and check the price catalog.", no_args_is_help=True)
+app.add_typer(ingest_app, name="ingest")
+app.add_typer(prices_app, name="prices")
+
+PROJECT_CATALOG = Path(__file__).resolve().parent.parent / "pricing" / "catalog.yaml"
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option("--db", help="Warehouse file [default: $ROUTELEDGER_DB or data/warehouse.duckdb]", show_default=False),
+]
+PricesOption = Annotated[
+    Path | None,
+    typer.Option("--prices", help="Price catalog replacing pricing/catalog.yaml", show_default=False),
+]
+
+
+@ingest_app.command("logs")
+def ingest_logs(
+    paths: Annotated[
+        list[str], typer.Argument(help="Files, directories or globs (.jsonl, .ndjson, .csv, .parquet, .gz)")
+    ],
+    db: DbOption = None,
+) -> None:
+    """Load canonical routing logs into raw.calls; bad rows go to raw.rejects."""
+    from pipelines.ingest.logs import run_ingest_logs
+
+    with new_progress() as progress:
+        results, skipped = run_ingest_logs(db, paths, progress)
+    out.print(load_summary(results))
+    for path in skipped:
+        err.print(f"skipped {path}: not a known log format")
+
+
+@app.command()
+def build(db: DbOption = None, prices: PricesOption = None) -> None:
+    """Load prices, build every SQL model in order, publish the marts for readers."""
+    from pipelines.build import run_build
+
+    def report(built: Built) -> None:
+        rows = f"{built.rows:,} rows" if built.rows is not None else "view"
+        out.print(f"  {built.name:<40} {built.materialized:<5} {rows:>16} {built.seconds:8.2f}s", highlight=False)
+
+    from pipelines.pricing import DEFAULT_CATALOG, published_source
+
+    catalog = prices or (DEFAULT_CATALOG if DEFAULT_CATALOG.exists() else None)
+    out.print(f"prices: {catalog or 'no team catalog'} over {published_source()}", highlight=False)
+    out.print("building models")
+    result = run_build(db, prices, report)
+    out.print(f"published {result.snapshot} (build {result.build_id})", highlight=False)
+    if result.unpriced_models:
+        err.print(
+            f"{result.unpriced_models} logged model(s) have no price: see `routeledger prices check`",
+            highlight=False,
+        )
+
+
+@app.command()
+def demo(
+    db: DbOption = None,
+    calls: Annotated[int, typer.Option(help="Model calls to generate over 12 weeks", min=1000)] = 1_000_000,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same data")] = 7,
+    no_app: Annotated[bool, typer.Option("--no-app", help="Stop after the build; do not start the app")] = False,
+    prices: PricesOption = None,
+    port: Annotated[int, typer.Option(help="Port of the app")] = 8501,
+) -> None:
+    """Generate 12 weeks of realistic routing logs, ingest them, build, and open the app."""
+    from pipelines.demo.run import prepare
+    from pipelines.warehouse import Warehouse
+
+    warehouse = Warehouse.at(db)
+    with err.status(f"generating {calls:,} calls of demo routing logs"):
+        directory, generated = prepare(warehouse, calls, seed)
+    out.print(f"demo logs {'written to' if generated else 'already in'} {directory}", highlight=False)
+    ingest_logs([str(directory / "gateway"), str(directory / "batch")], db=db)
+    # The demo's tiers and private model are priced by the project's own catalog.
+    build(db=db, prices=prices or PROJECT_CATALOG)
+    if not no_app:
+        run_app(db=db, port=port)
+
+
+@app.command("app")
+def run_app(
+    db: DbOption = None,
+    port: Annotated[int, typer.Option(help="Port to serve on")] = 8501,
+    address: Annotated[str, typer.Option(help="Address to bind; the default keeps it on this machine")] = "127.0.0.1",
+) -> None:
+    """Serve the Streamlit app on the latest published snapshot (read-only)."""
+    import os
+    import subprocess
+
+    from pipelines.warehouse import Warehouse
+
+    warehouse = Warehouse.at(db)
+    main_script = Path(__file__).resolve().parent.parent / "app" / "main.py"
+    env = os.environ | {"ROUTELEDGER_DB": str(warehouse.path.resolve())}
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(main_script),
+        "--server.address", address,
+        "--server.port", str(port),
+        "--server.headless", "true",
+        "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+    out.print(f"routeledger app on http://{address}:{port} (Ctrl-C to stop)", highlight=False)
+    raise typer.Exit(subprocess.call(command, env=env, cwd=main_script.parent.parent))
+
+
+@prices_app.command("list")
+def prices_list(
+    provider: Annotated[str | None, typer.Option(help="Only this provider")] = None,
+    model: Annotated[str | None, typer.Option(help="Only models whose id contains this")] = None,
+    prices: PricesOption = None,
+) -> None:
+    """Show effective-dated prices per 1M tokens: the team's catalog, or any model when filtered."""
+    from pipelines.pricing import build_price_book
+    from pipelines.views import price_table
+
+    book = build_price_book(prices)
+    catalog_keys = {(m.provider, m.model) for m in book.catalog.models}
+    rows = [
+        row
+        for key, entry in sorted(book.models.items())
+        if (provider or model or key in catalog_keys)
+        and (provider is None or key[0] == provider.lower())
+        and (model is None or model.lower() in key[1] or any(model.lower() in a for a in entry.aliases))
+        for row in entry.rows
+    ]
+    if not rows:
+        raise UserError("no price matches; try a shorter --model or another --provider")
+    out.print(price_table(rows))
+    if not (provider or model):
+        out.print(
+            f"{len(book.models) - len(catalog_keys):,} more published models from genai-prices: "
+            "filter with --provider or --model to see them",
+            highlight=False,
+        )
+
+
+@prices_app.command("check")
+def prices_check(db: DbOption = None, prices: PricesOption = None) -> None:
+    """Validate the catalog, then list logged models with no price at their time (exit 1 if any)."""
+    from pipelines.build import unpriced_calls
+    from pipelines.pricing import build_price_book
+    from pipelines.views import unpriced_table
+    from pipelines.warehouse import Warehouse
+
+    book = build_price_book(prices)
+    where = book.catalog_path or "no team catalog"
+    out.print(f"catalog ok: {where}, {len(book.catalog.models)} entries; {len(book.models):,} priced models")
+    warehouse = Warehouse.at(db)
+    if not warehouse.path.exists():
+        out.print(f"no warehouse at {warehouse.path} yet: nothing logged to check", highlight=False)
+        return
+    with warehouse.reader() as con:
+        missing = unpriced_calls(con, book)
+    if not missing:
+        out.print("every logged call has a price at its time")
+        return
+    out.print(unpriced_table(missing))
+    raise typer.Exit(1)
+
+
+def main() -> None:
+    try:
+        app()
+    except UserError as exc:
+        err.print(f"routeledger: {exc}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err.print("routeledger: interrupted; nothing half-done was kept", markup=False)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

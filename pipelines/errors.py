@@ -1,0 +1,15 @@
+"""Errors a user can act on. The CLI prints each as one line on stderr and exits 2."""
+
+
+class UserError(Exception):
+    """Bad usage or bad input: a missing file, an unknown format, a broken catalog."""
+
+
+class WarehouseBusy(UserError):
+    """Another process holds the warehouse."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message: enough to act on, short enough to read."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,1 @@
+"""Ingest: one module per source format, each read -> validate -> load."""

@@ -1,0 +1,262 @@
+"""Ingest canonical routing logs: read -> validate -> load, one transaction per file.
+
+Each file is loaded in one of two ways, with the same rules (`fields.validate_sql`):
+
+- **Direct**: DuckDB's reader streams the file, every row is parsed and checked on
+  the way into `raw.calls`, and the first bad row aborts the statement. Clean files,
+  the common case, load in one pass at close to DuckDB's bare load speed.
+- **Checked**: when the direct load fails (a bad row, an unreadable line, a
+  duplicate), it is rolled back and the file is read again with every row numbered.
+  Good rows load; each bad row goes to `raw.rejects` with its line number, the
+  reason and the text as read; duplicates are counted.
+
+Either way the file's rows, its `raw.loads` row and its rejects commit together or
+not at all, and a file whose sha256 was loaded before is skipped.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+from rich.progress import Progress
+
+from pipelines.console import PROGRESS_MIN_BYTES, statement_progress
+from pipelines.errors import UserError, first_line
+from pipelines.ingest import readers
+from pipelines.ingest.fields import FIELD_NAMES, REQUIRED, validate_sql
+from pipelines.ingest.sources import Sha256, SourceFile, expand
+from pipelines.warehouse import Warehouse
+
+
+class RowsRejected(Exception):
+    """The direct load met a row it cannot load as is."""
+
+
+@dataclass
+class LoadResult:
+    path: Path
+    format: str
+    status: str  # loaded | loaded with rejects | already loaded
+    load_id: int | None = None
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    rows_duplicate: int = 0
+    seconds: float = 0.0
+
+
+def run_ingest_logs(
+    db: str | Path | None, paths: list[str], progress: Progress | None = None
+) -> tuple[list[LoadResult], list[Path]]:
+    """Load routing-log files into the warehouse, each file in its own transaction.
+
+    Every input is checked (exists, known format, is a routing log) before the first
+    file loads, so a typo never leaves a run half done.
+    """
+    files, skipped = expand(paths)
+    with Warehouse.at(db).writer("ingest logs") as con:
+        layouts = check_files(con, files)
+        return [ingest_file(con, source, layouts[source.path], progress) for source in files], skipped
+
+
+def check_files(con: duckdb.DuckDBPyConnection, files: list[SourceFile]) -> dict[Path, readers.Layout]:
+    """The layout of every file, refusing files that are not routing logs before any loads."""
+    layouts = {}
+    for source in files:
+        layout = readers.inspect(con, source)
+        missing = [name for name in REQUIRED if name not in layout.columns]
+        if missing:
+            found = ", ".join(layout.found[:12]) + (", ..." if len(layout.found) > 12 else "")
+            raise UserError(
+                f"{source.path}: not a routing log: no {', '.join(missing)} "
+                f"{'field' if len(missing) == 1 else 'fields'} (found: {found or 'nothing readable'})"
+            )
+        layouts[source.path] = layout
+    return layouts
+
+
+def ingest_file(
+    con: duckdb.DuckDBPyConnection,
+    source: SourceFile,
+    layout: readers.Layout,
+    progress: Progress | None = None,
+) -> LoadResult:
+    started = time.perf_counter()
+    started_at = datetime.now(UTC)
+    result = LoadResult(source.path, source.label, status="loaded")
+    show = progress if source.size_bytes >= PROGRESS_MIN_BYTES else None
+
+    previous = con.execute(
+        "SELECT sha256 FROM raw.loads WHERE source_path = ? AND size_bytes = ?",
+        [str(source.path), source.size_bytes],
+    ).fetchall()
+    sha = Sha256(source.path)
+    if previous and sha.result() in {row[0] for row in previous}:
+        result.status = "already loaded"
+        result.seconds = time.perf_counter() - started
+        return result
+
+    load_id = con.execute("SELECT nextval('raw.load_id_seq')").fetchone()[0]
+    for load in (_load_direct, _load_checked):
+        con.execute("BEGIN TRANSACTION")
+        try:
+            with statement_progress(show, con, f"{source.path.name} ({load.__doc__})"):
+                counts = load(con, source, layout, load_id)
+            digest = sha.result()
+            if con.execute("SELECT 1 FROM raw.loads WHERE sha256 = ?", [digest]).fetchone():
+                con.execute("ROLLBACK")
+                result.status = "already loaded"
+                break
+            result.load_id = load_id
+            result.rows_read, result.rows_loaded, result.rows_rejected, result.rows_duplicate = counts
+            result.status = "loaded with rejects" if result.rows_rejected else "loaded"
+            con.execute(
+                "INSERT INTO raw.loads VALUES (?, ?, ?, 'logs', ?, ?, ?, ?, ?, ?, ?, now(), ?)",
+                [
+                    load_id,
+                    str(source.path),
+                    digest,
+                    source.label,
+                    source.size_bytes,
+                    *counts,
+                    started_at,
+                    result.status,
+                ],
+            )
+            con.execute("COMMIT")
+            break
+        except RowsRejected:
+            con.execute("ROLLBACK")
+        except duckdb.Error as exc:
+            con.execute("ROLLBACK")
+            if load is _load_checked:
+                raise UserError(f"{source.path}: cannot load: {first_line(exc)}") from exc
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        finally:
+            _drop_temp_tables(con)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _load_direct(
+    con: duckdb.DuckDBPyConnection, source: SourceFile, layout: readers.Layout, load_id: int
+) -> tuple[int, int, int, int]:
+    """direct"""
+    relation, raw_column, typed = readers.direct(source, layout)
+    checked = validate_sql(relation, raw_column, typed=typed)
+    field_list = ", ".join(FIELD_NAMES)
+    con.execute("SET preserve_insertion_order = false")
+    try:
+        con.execute(
+            f"INSERT INTO raw.calls SELECT {field_list}, {load_id} FROM ({checked}) "
+            "WHERE reject_reason IS NULL OR error(reject_reason)"
+        )
+    except duckdb.Error as exc:
+        raise RowsRejected(str(exc)) from exc
+    finally:
+        con.execute("RESET preserve_insertion_order")
+    loaded, distinct = con.execute(
+        "SELECT count(*), count(DISTINCT call_id) FROM raw.calls WHERE load_id = ?", [load_id]
+    ).fetchone()
+    if loaded != distinct or _collides_with_loaded(con, load_id):
+        raise RowsRejected("duplicate call_id")
+    return loaded, loaded, 0, 0
+
+
+def _collides_with_loaded(con: duckdb.DuckDBPyConnection, load_id: int) -> bool:
+    return (
+        con.execute(
+            "SELECT 1 FROM raw.calls WHERE load_id = ? AND call_id IN "
+            "(SELECT call_id FROM raw.calls WHERE load_id <> ?) LIMIT 1",
+            [load_id, load_id],
+        ).fetchone()
+        is not None
+    )
+
+
+def _load_checked(
+    con: duckdb.DuckDBPyConnection, source: SourceFile, layout: readers.Layout, load_id: int
+) -> tuple[int, int, int, int]:
+    """checking each row"""
+    path = str(source.path)
+    stored = readers.redacted("raw_record", source)
+    unit = "row" if source.format == "parquet" else "line"
+    # Numbered rows need DuckDB to keep the file's order while staging it.
+    con.execute("SET preserve_insertion_order = true")
+    staged = readers.stage(con, source, layout)
+    checked = validate_sql(
+        "SELECT * FROM __rows WHERE early_reason IS NULL",
+        staged.raw_column,
+        keep=("source_row", "raw_record"),
+        typed=staged.typed,
+    )
+    content = ", ".join(FIELD_NAMES)
+    con.execute(
+        f"CREATE TEMP TABLE __checked AS SELECT *, "
+        f"CASE WHEN reject_reason IS NULL THEN hash({content}) END AS content_hash FROM ({checked})"
+    )
+    con.execute(
+        f"""CREATE TEMP TABLE __decided AS
+        WITH valid AS (SELECT * FROM __checked WHERE reject_reason IS NULL),
+        firsts AS (
+            SELECT call_id, min(source_row) AS first_row, arg_min(content_hash, source_row) AS first_hash
+            FROM valid GROUP BY call_id
+        ),
+        loaded AS (
+            SELECT call_id, any_value(hash({content})) AS loaded_hash, any_value(load_id) AS loaded_load_id
+            FROM raw.calls WHERE call_id IN (SELECT call_id FROM firsts) GROUP BY call_id
+        )
+        SELECT v.*, f.first_row, l.loaded_load_id,
+            CASE
+                WHEN l.call_id IS NOT NULL AND l.loaded_hash = v.content_hash THEN 'duplicate'
+                WHEN l.call_id IS NOT NULL THEN 'conflicts with loaded'
+                WHEN v.source_row = f.first_row THEN 'load'
+                WHEN f.first_hash = v.content_hash THEN 'duplicate'
+                ELSE 'conflicts in file'
+            END AS decision
+        FROM valid v JOIN firsts f USING (call_id) LEFT JOIN loaded l USING (call_id)"""
+    )
+    con.execute("SET preserve_insertion_order = false")
+    con.execute(f"INSERT INTO raw.calls SELECT {content}, {load_id} FROM __decided WHERE decision = 'load'")
+    con.execute(
+        f"""INSERT INTO raw.rejects
+        SELECT {load_id}, ?, source_row, reason, {stored} FROM (
+            SELECT source_row, reason, raw_record FROM __unreadable
+            UNION ALL
+            SELECT source_row, early_reason, raw_record FROM __rows WHERE early_reason IS NOT NULL
+            UNION ALL
+            SELECT source_row, reject_reason, raw_record FROM __checked WHERE reject_reason IS NOT NULL
+            UNION ALL
+            SELECT source_row,
+                CASE decision
+                    WHEN 'conflicts with loaded' THEN
+                        'call_id ' || call_id || ': conflicts with a loaded row (load ' || loaded_load_id || ')'
+                    ELSE 'call_id ' || call_id || ': conflicts with {unit} ' || first_row || ' of this file'
+                END,
+                raw_record
+            FROM __decided WHERE decision LIKE 'conflicts%'
+        ) ORDER BY source_row""",
+        [path],
+    )
+    loaded, rejected, duplicate = con.execute(
+        f"""SELECT
+            (SELECT count(*) FROM __decided WHERE decision = 'load'),
+            (SELECT count(*) FROM raw.rejects WHERE load_id = {load_id}),
+            (SELECT count(*) FROM __decided WHERE decision = 'duplicate')"""
+    ).fetchone()
+    con.execute("RESET preserve_insertion_order")
+    return loaded + rejected + duplicate, loaded, rejected, duplicate
+
+
+def _drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:
+    names = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE temporary AND starts_with(table_name, '__')"
+    ).fetchall()
+    for (name,) in names:
+        con.execute(f'DROP TABLE IF EXISTS temp."{name}"')

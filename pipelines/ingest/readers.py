@@ -1,0 +1,354 @@
+"""The SQL that reads one routing-log file, per format, for the two ways of loading it.
+
+DuckDB's readers do all the reading (no Python loop over rows). `direct` streams the
+file straight into validation; `stage` copies it into numbered temp tables so that
+every rejected row can be reported with its line (or row) number and its text:
+
+- `__rows(source_row, raw_record, early_reason, <the file's columns>)`: one row per
+  record; `early_reason` is set when the record is not even an object (JSONL).
+- `__unreadable(source_row, reason, raw_record)`: lines the reader itself refused
+  (invalid UTF-8, a line over the size limit, a broken CSV row).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+
+import duckdb
+
+from pipelines.errors import UserError, first_line
+from pipelines.ingest.fields import BY_NAME, CONTENT_FIELDS, FIELD_NAMES, FIELDS, quote
+from pipelines.ingest.sources import SourceFile
+
+MAX_LINE_BYTES = 16 << 20
+MAX_RAW_RECORD_CHARS = 65_536
+SAMPLE_LINES = 10_000  # JSON lines whose keys decide whether a file is a routing log
+
+INT_TYPES = {
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "HUGEINT",
+}
+FLOAT_TYPES = INT_TYPES | {"FLOAT", "DOUBLE"}
+TIMESTAMP_TYPES = {"TIMESTAMP WITH TIME ZONE", "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS"}
+
+# canonical field -> (the file's column name, its DuckDB type)
+Columns = dict[str, tuple[str, str]]
+
+CSV_DELIMITERS = (",", "\t", ";", "|")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What a file holds, found before it loads."""
+
+    columns: Columns
+    found: tuple[str, ...]  # every column or key name seen, for messages
+    header: tuple[str, ...] = ()  # CSV: all columns in order
+    delimiter: str = ","
+
+
+@dataclass(frozen=True)
+class Staged:
+    raw_column: dict[str, str]
+    typed: frozenset[str]
+
+
+def inspect(con: duckdb.DuckDBPyConnection, source: SourceFile) -> Layout:
+    """The canonical fields a file carries, from its header, its schema or a sample of its keys."""
+    header: tuple[str, ...] = ()
+    delimiter = ","
+    try:
+        if source.format == "csv":
+            header, delimiter = _csv_header(con, source)
+            described = [(name, "VARCHAR") for name in header]
+        else:
+            described = [tuple(row[:2]) for row in con.execute(_describe_sql(source)).fetchall()]
+    except duckdb.Error as exc:
+        raise UserError(f"{source.path}: cannot read as {source.label}: {first_line(exc)}") from exc
+    columns: Columns = {}
+    for name, type_ in described:
+        key = name if source.format == "jsonl" else name.strip().lower()
+        if key in BY_NAME:
+            if key in columns:
+                raise UserError(f"{source.path}: two columns mean {key}: {columns[key][0]!r} and {name!r}")
+            columns[key] = (name, type_)
+    return Layout(columns, tuple(name for name, _ in described), header, delimiter)
+
+
+def _csv_header(con: duckdb.DuckDBPyConnection, source: SourceFile) -> tuple[tuple[str, ...], str]:
+    """The header of a CSV file and its delimiter, read from the first line.
+
+    Named explicitly, these spare DuckDB's dialect sniffer, which gives up on a file
+    whose sample holds a malformed row; here such a row is a reject like any other.
+    """
+    first = con.execute(f"SELECT line FROM {_line_reader(source)} WHERE line IS NOT NULL LIMIT 1").fetchone()
+    line = (first[0] if first else "").lstrip("\ufeff")
+    delimiter = max(CSV_DELIMITERS, key=line.count)
+    header = next(csv.reader([line], delimiter=delimiter), [])
+    if len(set(header)) != len(header):
+        raise UserError(f"{source.path}: the header names a column twice: {line[:200]}")
+    return tuple(header), delimiter
+
+
+def _describe_sql(source: SourceFile) -> str:
+    """SQL returning (name, type) rows: a Parquet schema, or the keys of a sample of JSON lines."""
+    path = quote(str(source.path))
+    if source.format == "jsonl":
+        return (
+            "SELECT DISTINCT unnest(json_keys(json)) AS name, 'VARCHAR' AS type FROM ("
+            f"SELECT json FROM read_json_objects({path}, format='newline_delimited', ignore_errors=true, "
+            f"compression={_compression(source)}, maximum_object_size={MAX_LINE_BYTES}) "
+            f"LIMIT {SAMPLE_LINES}) WHERE json_type(json) = 'OBJECT' ORDER BY name"
+        )
+    return f"DESCRIBE SELECT * FROM read_parquet({path})"
+
+
+def direct(source: SourceFile, layout: Layout) -> tuple[str, dict[str, str], frozenset[str]]:
+    """(relation, raw_column, typed) for streaming the file into validation."""
+    columns = layout.columns
+    if source.format == "jsonl":
+        relation = (
+            f"SELECT * FROM read_json({quote(str(source.path))}, format='newline_delimited', records=true, "
+            f"columns={_all_varchar_struct()}, compression={_compression(source)}, "
+            f"maximum_object_size={MAX_LINE_BYTES})"
+        )
+        return relation, {name: name for name in FIELD_NAMES}, frozenset()
+    if source.format == "csv":
+        return f"SELECT * FROM {_csv_reader(source, layout)}", _raw_columns(columns, frozenset()), frozenset()
+    typed = _typed_fields(columns)
+    return f"SELECT * FROM read_parquet({quote(str(source.path))})", _raw_columns(columns, typed), typed
+
+
+def stage(con: duckdb.DuckDBPyConnection, source: SourceFile, layout: Layout) -> Staged:
+    """Create `__rows` and `__unreadable` for the file; see the module docstring."""
+    if source.format == "jsonl":
+        return _stage_jsonl(con, source)
+    if source.format == "csv":
+        return _stage_csv(con, source, layout)
+    return _stage_parquet(con, source, layout.columns)
+
+
+def redacted(raw_record: str, source: SourceFile) -> str:
+    """SQL: a rejected record's text as stored: prompt and response fields cut out, length capped.
+
+    Only JSON lines can carry fields beyond the canonical ones; CSV and Parquet records
+    are rebuilt from the canonical columns alone.
+    """
+    text = raw_record
+    if source.format == "jsonl":
+        patch = quote("{" + ", ".join(f'"{name}": null' for name in CONTENT_FIELDS) + "}")
+        content = "[" + ", ".join(quote(name) for name in CONTENT_FIELDS) + "]"
+        # TRY_CAST, because DuckDB may evaluate a JSON function on every row whatever
+        # the CASE around it says, and they fail on text that is not JSON.
+        as_json = f"TRY_CAST({raw_record} AS JSON)"
+        text = (
+            f"CASE WHEN json_type({as_json}) = 'OBJECT' AND list_has_any(json_keys({as_json}), {content}) "
+            f"THEN json_merge_patch({as_json}, {patch})::VARCHAR ELSE {raw_record} END"
+        )
+    return (
+        f"CASE WHEN length({text}) > {MAX_RAW_RECORD_CHARS} "
+        f"THEN left({text}, {MAX_RAW_RECORD_CHARS}) || ' …[truncated]' ELSE {text} END"
+    )
+
+
+# -- JSON lines --------------------------------------------------------------------
+
+
+def _stage_jsonl(con: duckdb.DuckDBPyConnection, source: SourceFile) -> Staged:
+    # Each physical line is one row of a one-column "CSV" whose delimiter cannot occur
+    # in valid JSON, so the reader keeps blank and broken lines in place (their rowid
+    # is their position) and sets aside only the lines it cannot decode.
+    con.execute(f"CREATE TEMP TABLE __lines AS SELECT line FROM {_line_reader(source, store_rejects=True)}")
+    _stage_unreadable(
+        con,
+        {
+            "INVALID ENCODING": "line is not valid UTF-8 (invalid bytes shown as ?)",
+            "LINE SIZE OVER MAXIMUM": f"line is longer than {MAX_LINE_BYTES} bytes",
+            "TOO MANY COLUMNS": "not valid JSON: raw control character \\x01 in the line",
+        },
+    )
+    position = _position(con, "__lines")
+    line_number = _line_number(con, "kept_position", header_lines=0)
+    con.execute(
+        f"""CREATE TEMP TABLE __rows AS
+        SELECT source_row, line AS raw_record,
+            CASE WHEN json IS NULL THEN 'not valid JSON'
+                 WHEN json_type(json) <> 'OBJECT' THEN 'not a JSON object, got ' || lower(json_type(json))
+            END AS early_reason,
+            CASE WHEN json_type(json) = 'OBJECT' THEN json_transform(json, {_json_structure()}) END AS record
+        FROM (
+            SELECT {line_number} AS source_row, line, TRY_CAST(line AS JSON) AS json
+            FROM (SELECT {position} AS kept_position, line FROM __lines)
+            WHERE line IS NOT NULL AND trim(line) <> ''
+        )"""
+    )
+    return Staged({name: f"struct_extract(record, {quote(name)})" for name in FIELD_NAMES}, frozenset())
+
+
+# -- CSV -----------------------------------------------------------------------------
+
+
+def _stage_csv(con: duckdb.DuckDBPyConnection, source: SourceFile, layout: Layout) -> Staged:
+    columns = layout.columns
+    con.execute(f"CREATE TEMP TABLE __file AS SELECT * FROM {_csv_reader(source, layout, store_rejects=True)}")
+    _stage_unreadable(
+        con,
+        {
+            "INVALID ENCODING": "line is not valid UTF-8 (invalid bytes shown as ?)",
+            "TOO MANY COLUMNS": f"more columns than the {len(layout.header)} of the header",
+            "MISSING COLUMNS": f"fewer columns than the {len(layout.header)} of the header",
+        },
+    )
+    position = _position(con, "__file")
+    line_number = _line_number(con, "kept_position", header_lines=1)
+    con.execute(
+        f"""CREATE TEMP TABLE __rows AS
+        SELECT {line_number} AS source_row, {_record_json(columns)} AS raw_record,
+            NULL::VARCHAR AS early_reason, * EXCLUDE (kept_position)
+        FROM (SELECT {position} AS kept_position, * FROM __file)"""
+    )
+    return Staged(_raw_columns(columns, frozenset()), frozenset())
+
+
+# -- Parquet -------------------------------------------------------------------------
+
+
+def _stage_parquet(con: duckdb.DuckDBPyConnection, source: SourceFile, columns: Columns) -> Staged:
+    con.execute("CREATE TEMP TABLE __unreadable (source_row BIGINT, reason VARCHAR, raw_record VARCHAR)")
+    con.execute(
+        f"""CREATE TEMP TABLE __rows AS
+        SELECT file_row_number + 1 AS source_row, {_record_json(columns)} AS raw_record,
+            NULL::VARCHAR AS early_reason, *
+        FROM read_parquet({quote(str(source.path))}, file_row_number=true)"""
+    )
+    typed = _typed_fields(columns)
+    return Staged(_raw_columns(columns, typed), typed)
+
+
+# -- helpers -------------------------------------------------------------------------
+
+
+def _stage_unreadable(con: duckdb.DuckDBPyConnection, reasons: dict[str, str]) -> None:
+    """`__unreadable` from the reader's reject tables: one row per refused line."""
+    cases = " ".join(f"WHEN {quote(kind)} THEN {quote(text)}" for kind, text in reasons.items())
+    con.execute(
+        f"""CREATE TEMP TABLE __unreadable AS
+        SELECT line AS source_row,
+            any_value(CASE error_type {cases} ELSE lower(error_type) || ': ' || error_message END) AS reason,
+            any_value(csv_line) AS raw_record
+        FROM __reject_errors GROUP BY line"""
+    )
+
+
+def _position(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """SQL: the 1-based position of a row in a staged temp table, in file order.
+
+    With insertion order preserved, a staged table's rowids run in file order; inside
+    a transaction they start at an offset, so positions count from the first one.
+    """
+    first = con.execute(f"SELECT coalesce(min(rowid), 0) FROM {table}").fetchone()[0]
+    return f"(rowid - {first} + 1)"
+
+
+def _line_number(con: duckdb.DuckDBPyConnection, position: str, header_lines: int) -> str:
+    """SQL: the file line of the staged row whose column `position` is its place among the rows kept.
+
+    Lines the reader refused are missing from the staged table, so each one before a
+    row pushes that row's line number down by one.
+    """
+    if not con.execute("SELECT count(*) FROM __unreadable").fetchone()[0]:
+        return f"{position} + {header_lines}"
+    con.execute(
+        f"""CREATE TEMP TABLE __shift AS
+        SELECT source_row - {header_lines} - row_number() OVER (ORDER BY source_row) AS kept_before
+        FROM __unreadable"""
+    )
+    return f"{position} + {header_lines} + (SELECT count(*) FROM __shift WHERE kept_before < {position})"
+
+
+def _rejects_options(store_rejects: bool) -> str:
+    if not store_rejects:
+        return ""
+    return ", store_rejects=true, rejects_table='__reject_errors', rejects_scan='__reject_scans'"
+
+
+def _line_reader(source: SourceFile, store_rejects: bool = False) -> str:
+    """A reader yielding each physical line as one text column `line`.
+
+    A one-column "CSV" whose delimiter cannot occur in valid JSON: blank and broken
+    lines keep their place, and only lines that cannot be decoded are set aside.
+    """
+    return (
+        f"read_csv({quote(str(source.path))}, columns={{'line': 'VARCHAR'}}, header=false, "
+        "delim='\\x01', quote='', escape='', auto_detect=false, "
+        f"compression={_compression(source)}, max_line_size={MAX_LINE_BYTES}, "
+        f"buffer_size={2 * MAX_LINE_BYTES}{_rejects_options(store_rejects)})"
+    )
+
+
+def _csv_reader(source: SourceFile, layout: Layout, store_rejects: bool = False) -> str:
+    columns = "{" + ", ".join(f"{quote(name)}: 'VARCHAR'" for name in layout.header) + "}"
+    return (
+        f"read_csv({quote(str(source.path))}, columns={columns}, header=true, auto_detect=false, "
+        f"delim={quote(layout.delimiter)}, quote='\"', escape='\"', "
+        f"compression={_compression(source)}, max_line_size={MAX_LINE_BYTES}, "
+        f"buffer_size={2 * MAX_LINE_BYTES}{_rejects_options(store_rejects)})"
+    )
+
+
+def _typed_fields(columns: Columns) -> frozenset[str]:
+    """Fields whose Parquet column already has a type that needs no parsing from text."""
+    typed = set()
+    for name, (_, type_) in columns.items():
+        kind = BY_NAME[name].kind
+        base = type_.split("(")[0]
+        if (
+            (kind in ("text", "enum") and type_ == "VARCHAR")
+            or (kind == "int" and base in INT_TYPES)
+            or (kind == "float" and (base in FLOAT_TYPES or base == "DECIMAL"))
+            or (kind == "bool" and type_ == "BOOLEAN")
+            or (kind == "timestamp" and type_ in TIMESTAMP_TYPES)
+        ):
+            typed.add(name)
+    return frozenset(typed)
+
+
+def _raw_columns(columns: Columns, typed: frozenset[str]) -> dict[str, str]:
+    raw = {}
+    for name, (column, _) in columns.items():
+        ident = _ident(column)
+        raw[name] = ident if name in typed else f"CAST({ident} AS VARCHAR)"
+    return raw
+
+
+def _record_json(columns: Columns) -> str:
+    """SQL: a record as JSON text, from the canonical columns only (never prompt text)."""
+    if not columns:
+        return "'{}'"
+    pairs = ", ".join(f"{quote(column)}: {_ident(column)}" for column, _ in columns.values())
+    return f"to_json({{{pairs}}})::VARCHAR"
+
+
+def _all_varchar_struct() -> str:
+    return "{" + ", ".join(f"{quote(f.name)}: 'VARCHAR'" for f in FIELDS) + "}"
+
+
+def _json_structure() -> str:
+    """The structure argument of json_transform: every field as text, as read_json's `columns`."""
+    return quote("{" + ", ".join(f'"{f.name}": "VARCHAR"' for f in FIELDS) + "}")
+
+
+def _compression(source: SourceFile) -> str:
+    return quote(source.compression or "none")
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'

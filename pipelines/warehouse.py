@@ -1,0 +1,248 @@
+"""The warehouse file: where it is, who may write it, and the snapshots readers see.
+
+DuckDB lets one process write a database file or many read it, never both. So the CLI
+is the only writer of `data/warehouse.duckdb`, guarded by an OS lock on a file beside
+it, and every `build` publishes the marts into a new immutable snapshot
+(`published/marts-<build_id>.duckdb`) and then swaps the `published/CURRENT` pointer.
+Readers (the app, reports) open only the snapshot the pointer names, read-only.
+This module is the only place that knows these paths.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from pipelines.errors import UserError, WarehouseBusy, first_line
+from pipelines.ingest.fields import calls_ddl
+
+DEFAULT_DB = Path("data/warehouse.duckdb")
+SNAPSHOT_GRACE_SECONDS = 3600  # a reader may hold an old snapshot this long
+SNAPSHOTS_KEPT = 3  # the newest few stay whatever their age
+
+RAW_DDL = (
+    "CREATE SCHEMA IF NOT EXISTS raw",
+    "CREATE SEQUENCE IF NOT EXISTS raw.load_id_seq START 1",
+    calls_ddl("raw.calls"),
+    """CREATE TABLE IF NOT EXISTS raw.loads (
+        load_id BIGINT PRIMARY KEY,
+        source_path VARCHAR NOT NULL,
+        sha256 VARCHAR NOT NULL,
+        kind VARCHAR NOT NULL,
+        format VARCHAR NOT NULL,
+        size_bytes BIGINT NOT NULL,
+        rows_read BIGINT NOT NULL,
+        rows_loaded BIGINT NOT NULL,
+        rows_rejected BIGINT NOT NULL,
+        rows_duplicate BIGINT NOT NULL,
+        started_at TIMESTAMPTZ NOT NULL,
+        finished_at TIMESTAMPTZ NOT NULL,
+        status VARCHAR NOT NULL,
+        CHECK (rows_read = rows_loaded + rows_rejected + rows_duplicate)
+    )""",
+    """CREATE TABLE IF NOT EXISTS raw.rejects (
+        load_id BIGINT NOT NULL,
+        source_path VARCHAR NOT NULL,
+        source_row BIGINT NOT NULL,
+        reason VARCHAR NOT NULL,
+        raw_record VARCHAR
+    )""",
+)
+
+
+def resolve_db(db: str | Path | None = None) -> Path:
+    """The warehouse path: `--db`, else `ROUTELEDGER_DB`, else data/warehouse.duckdb."""
+    chosen = db or os.environ.get("ROUTELEDGER_DB") or DEFAULT_DB
+    return Path(chosen).expanduser()
+
+
+@dataclass(frozen=True)
+class Warehouse:
+    path: Path
+
+    @classmethod
+    def at(cls, db: str | Path | None = None) -> Warehouse:
+        return cls(resolve_db(db))
+
+    @property
+    def lock_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".lock")
+
+    @property
+    def published_dir(self) -> Path:
+        return self.path.parent / "published"
+
+    @property
+    def pointer_path(self) -> Path:
+        return self.published_dir / "CURRENT"
+
+    # -- writing ---------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def writer(self, command: str) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The one read-write connection, held under the warehouse lock."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock(command):
+            con = self._connect()
+            try:
+                for statement in RAW_DDL:
+                    con.execute(statement)
+                yield con
+            finally:
+                con.close()
+
+    @contextlib.contextmanager
+    def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection to the warehouse itself, for CLI checks (not for the app)."""
+        if not self.path.exists():
+            raise UserError(f"{self.path}: no warehouse yet; run `routeledger ingest logs` first")
+        con = self._connect(read_only=True)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def _connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+        try:
+            con = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise WarehouseBusy(
+                    f"{self.path} is open in another process ({first_line(exc)}); close it and retry"
+                ) from exc
+            raise UserError(f"cannot open {self.path}: {first_line(exc)}") from exc
+        configure(con)
+        return con
+
+    @contextlib.contextmanager
+    def _lock(self, command: str) -> Iterator[None]:
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = _read_holder(fd)
+                raise WarehouseBusy(
+                    f"{self.path} is locked by another routeledger run ({holder}); retry when it finishes"
+                ) from None
+            os.ftruncate(fd, 0)
+            holder = {"pid": os.getpid(), "command": command, "since": _now().isoformat(timespec="seconds")}
+            os.pwrite(fd, json.dumps(holder).encode(), 0)
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock, also when the process dies
+
+    def drop(self, command: str) -> None:
+        """Delete the warehouse file and its published snapshots (the demo starts afresh)."""
+        if not self.path.parent.exists():
+            return
+        with self._lock(command):
+            for path in (self.path, self.path.with_name(self.path.name + ".wal")):
+                path.unlink(missing_ok=True)
+            if self.published_dir.exists():
+                for snapshot in self.published_dir.glob("marts-*.duckdb"):
+                    snapshot.unlink(missing_ok=True)
+                self.pointer_path.unlink(missing_ok=True)
+
+    # -- publishing --------------------------------------------------------------
+
+    def publish(self, con: duckdb.DuckDBPyConnection, tables: list[str], build_id: str, built_at: datetime) -> Path:
+        """Copy `tables` (schema.name) into a new snapshot file, then point CURRENT at it."""
+        self.published_dir.mkdir(parents=True, exist_ok=True)
+        final = self.published_dir / f"marts-{build_id}.duckdb"
+        partial = self.published_dir / f".partial-{build_id}.duckdb"
+        partial.unlink(missing_ok=True)
+        con.execute(f"ATTACH '{partial}' AS snapshot")
+        try:
+            for schema in sorted({t.split(".")[0] for t in tables}):
+                con.execute(f"CREATE SCHEMA snapshot.{schema}")
+            for table in tables:
+                con.execute(f"CREATE TABLE snapshot.{table} AS FROM {table}")
+            con.execute("CREATE SCHEMA IF NOT EXISTS snapshot.meta")
+            con.execute(
+                "CREATE TABLE snapshot.meta.build AS SELECT ? AS build_id, ?::TIMESTAMPTZ AS built_at",
+                [build_id, built_at],
+            )
+            con.execute("CHECKPOINT snapshot")
+        finally:
+            con.execute("DETACH snapshot")
+        _fsync(partial)
+        os.replace(partial, final)
+        _write_atomically(self.pointer_path, final.name + "\n")
+        self.prune()
+        return final
+
+    def current_snapshot(self) -> Path | None:
+        """The snapshot readers should open, or None before the first build."""
+        try:
+            name = self.pointer_path.read_text().strip()
+        except FileNotFoundError:
+            return None
+        path = self.published_dir / name
+        return path if path.exists() else None
+
+    def prune(self) -> list[Path]:
+        """Delete snapshots past the grace period, keeping the newest few and the current one."""
+        current = self.current_snapshot()
+        snapshots = sorted(self.published_dir.glob("marts-*.duckdb"), key=lambda p: p.stat().st_mtime, reverse=True)
+        removed = []
+        cutoff = time.time() - SNAPSHOT_GRACE_SECONDS
+        for path in snapshots[SNAPSHOTS_KEPT:]:
+            if path != current and path.stat().st_mtime < cutoff:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                    removed.append(path)
+        return removed
+
+
+def configure(con: duckdb.DuckDBPyConnection) -> None:
+    """Session settings every routeledger connection shares."""
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = true")
+    con.execute("SET enable_progress_bar_print = false")
+
+
+def open_snapshot(path: Path) -> duckdb.DuckDBPyConnection:
+    """A short-lived read-only connection to a published snapshot."""
+    con = duckdb.connect(str(path), read_only=True)
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+def _read_holder(fd: int) -> str:
+    try:
+        holder = json.loads(os.pread(fd, 4096, 0) or b"{}")
+    except ValueError:
+        return "holder unknown"
+    if not holder:
+        return "holder unknown"
+    return f"pid {holder.get('pid')}: {holder.get('command')}, since {holder.get('since')}"
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    _fsync(tmp)
+    os.replace(tmp, path)
+    _fsync(path.parent)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,92 @@
+-- One row per model call with what it cost, its cost components, and the route and
+-- ISO week of the action it belongs to (an action belongs to the route and week of
+-- its earliest call, so every call of an action counts in the same route-week).
+with
+
+calls as (
+    select * from intermediate.int_call_costs
+),
+
+action_keys as (
+    select
+        action_id,
+        arg_min(route, (ts, call_id)) as action_route,
+        min(ts) as action_started_at
+    from calls
+    group by action_id
+),
+
+final as (
+    select
+        -- ids
+        calls.call_id,
+        calls.action_id,
+
+        -- the action's route and week
+        cast(date_trunc('week', timezone('UTC', action_keys.action_started_at)) as date) as week,
+        action_keys.action_route as route,
+
+        -- the call
+        calls.route as call_route,
+        calls.call_role,
+        calls.provider,
+        calls.model,
+        calls.price_provider,
+        calls.price_model,
+        calls.model_tier,
+        calls.service_tier,
+        calls.priced_service_tier,
+        calls.status,
+        calls.error_type,
+        calls.fallback_reason,
+        calls.quality_passed,
+        calls.action_outcome,
+
+        -- tokens
+        calls.input_tokens,
+        calls.uncached_input_tokens,
+        calls.cached_input_tokens,
+        calls.cache_write_tokens,
+        calls.cache_write_1h_tokens,
+        calls.output_tokens,
+        calls.reasoning_tokens,
+        calls.tool_calls,
+
+        -- flags
+        calls.is_response_cache_hit,
+        calls.is_batch,
+        calls.is_long_context,
+        calls.is_priced,
+
+        -- money
+        calls.input_cost_usd,
+        calls.cached_input_cost_usd,
+        calls.cache_write_cost_usd,
+        calls.output_cost_usd,
+        calls.reasoning_cost_usd,
+        calls.cost_usd,
+        calls.cache_savings_usd,
+        calls.logged_cost_usd,
+        calls.price_effective_from,
+        calls.price_source,
+
+        -- tags
+        calls.team,
+        calls.project,
+        calls.feature,
+        calls.user_tier,
+        calls.workload_class,
+        calls.environment,
+        calls.region,
+        calls.policy_version,
+
+        -- measures and timestamps
+        calls.latency_ms,
+        calls.ts,
+        calls.call_date,
+        calls.load_id
+    from calls
+    inner join action_keys using (action_id)
+)
+
+select * from final

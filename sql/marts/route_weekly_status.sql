@@ -1,0 +1,27 @@
+-- One row per (week, route, status): calls by outcome of the provider request, the
+-- error rate broken down by the error taxonomy.
+with
+
+calls as (
+    select * from marts.call_costs
+),
+
+by_status as (
+    select
+        week,
+        route,
+        status,
+        count(*) as calls,
+        sum(cost_usd) as cost_usd
+    from calls
+    group by week, route, status
+),
+
+final as (
+    select
+        *,
+        calls / sum(calls) over (partition by week, route) as share_of_calls
+    from by_status
+)
+
+select * from final
