@@ -12,8 +12,15 @@ every rejected row can be reported with its line (or row) number and its text:
 
 from __future__ import annotations
 
+import contextlib
 import csv
-from dataclasses import dataclass
+import gzip
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import BinaryIO
 
 import duckdb
 
@@ -23,6 +30,7 @@ from pipelines.ingest.sources import SourceFile
 
 MAX_LINE_BYTES = 16 << 20
 MAX_RAW_RECORD_CHARS = 65_536
+CHUNK_BYTES = 1 << 22
 SAMPLE_LINES = 10_000  # JSON lines whose keys decide whether a file is a routing log
 
 INT_TYPES = {
@@ -166,7 +174,8 @@ def _stage_jsonl(con: duckdb.DuckDBPyConnection, source: SourceFile) -> Staged:
     # Each physical line is one row of a one-column "CSV" whose delimiter cannot occur
     # in valid JSON, so the reader keeps blank and broken lines in place (their rowid
     # is their position) and sets aside only the lines it cannot decode.
-    con.execute(f"CREATE TEMP TABLE __lines AS SELECT line FROM {_line_reader(source, store_rejects=True)}")
+    with _lf_line_endings(source) as readable:
+        con.execute(f"CREATE TEMP TABLE __lines AS SELECT line FROM {_line_reader(readable, store_rejects=True)}")
     _stage_unreadable(
         con,
         {
@@ -191,6 +200,42 @@ def _stage_jsonl(con: duckdb.DuckDBPyConnection, source: SourceFile) -> Staged:
         )"""
     )
     return Staged({name: f"struct_extract(record, {quote(name)})" for name in FIELD_NAMES}, frozenset())
+
+
+@contextlib.contextmanager
+def _lf_line_endings(source: SourceFile) -> Iterator[SourceFile]:
+    """The file itself, or a temporary copy with CRLF line endings made LF.
+
+    DuckDB's line reader stops at a file that mixes LF and CRLF endings; JSON does not
+    care, so a copy with LF endings reads the same lines under the same numbers.
+    """
+    if source.compression not in (None, "gzip") or not _has_carriage_return(source):
+        yield source
+        return
+    handle, name = tempfile.mkstemp(prefix="routeledger-", suffix=".jsonl")
+    try:
+        with os.fdopen(handle, "wb") as out, _open_bytes(source) as data:
+            held = b""
+            while block := data.read(CHUNK_BYTES):
+                block = held + block
+                held = b"\r" if block.endswith(b"\r") else b""
+                out.write(block[: len(block) - len(held)].replace(b"\r\n", b"\n"))
+            out.write(held)
+        yield replace(source, path=Path(name), compression=None)
+    finally:
+        os.unlink(name)
+
+
+def _has_carriage_return(source: SourceFile) -> bool:
+    with _open_bytes(source) as data:
+        while block := data.read(CHUNK_BYTES):
+            if b"\r" in block:
+                return True
+    return False
+
+
+def _open_bytes(source: SourceFile) -> BinaryIO:
+    return gzip.open(source.path, "rb") if source.compression == "gzip" else open(source.path, "rb")
 
 
 # -- CSV -----------------------------------------------------------------------------

@@ -58,18 +58,23 @@ rolled_up as (
     group by action_id
 ),
 
-final as (
+with_outcome as (
     select
         rolled_up.* exclude (has_good_answer),
         coalesce(router_outcomes.router_outcome, case when has_good_answer then 'completed' else 'failed' end)
             as outcome,
-        router_outcomes.router_outcome is not null as is_outcome_from_router,
-        coalesce(router_outcomes.router_outcome, case when has_good_answer then 'completed' end) = 'completed'
-            as completed,
-        rolled_up.retries > 0 as has_retry,
-        rolled_up.fallbacks > 0 as has_fallback
+        router_outcomes.router_outcome is not null as is_outcome_from_router
     from rolled_up
     left join router_outcomes using (action_id)
+),
+
+final as (
+    select
+        *,
+        outcome = 'completed' as completed,
+        retries > 0 as has_retry,
+        fallbacks > 0 as has_fallback
+    from with_outcome
 )
 
 select * from final
