@@ -209,8 +209,8 @@ def test_csv_and_parquet_and_gzip(tmp_path, db):
     with gzip.open(tmp_path / "more.jsonl.gz", "wt") as handle:
         handle.write(json.dumps(call("z1", "z", "2026-03-02T10:00:00Z")) + "\n")
     con.execute(
-        f"COPY (SELECT * REPLACE ('p' || call_id AS call_id, ts::TIMESTAMPTZ AS ts, input_tokens::DOUBLE AS input_tokens) "
-        f"FROM read_json('{jsonl}')) TO '{tmp_path}/calls.parquet'"
+        "COPY (SELECT * REPLACE ('p' || call_id AS call_id, ts::TIMESTAMPTZ AS ts, "
+        f"input_tokens::DOUBLE AS input_tokens) FROM read_json('{jsonl}')) TO '{tmp_path}/calls.parquet'"
     )
     results, _ = run_ingest_logs(
         db, [str(tmp_path / "calls.csv"), str(tmp_path / "more.jsonl.gz"), str(tmp_path / "calls.parquet")]
