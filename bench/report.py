@@ -1,0 +1,245 @@
+"""bench/results.md: the machine, the data, every measurement and the ratios against their targets."""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bench.run import Inputs, Measurement
+
+
+@dataclass(frozen=True)
+class Ratio:
+    name: str
+    slower: str  # the step on top of the ratio
+    faster: str  # the step below it
+    target: float
+    at_most: bool  # target is a ceiling (<=) or a floor (>=)
+    step_to_speed_up: str  # the routeledger step a MISS asks to make faster
+
+
+RATIOS = (
+    Ratio("ingest / bare load, Parquet", "ingest_parquet", "bare_parquet", 1.3, True, "ingest_parquet"),
+    Ratio("ingest / bare load, JSONL", "ingest_jsonl", "bare_jsonl", 1.3, True, "ingest_jsonl"),
+    Ratio("build / hand-written query", "build", "hand_written_query", 2.0, True, "build"),
+    Ratio("pandas / build (build is this many times faster)", "pandas", "build", 5.0, False, "build"),
+)
+
+DISTURBED_CORES = 0.25  # other processes' load above which a step's time is flagged
+BUILT_MODEL = re.compile(r"^\s+(\w+\.\w+)\s+(table|view)\s+(.+?)\s+([\d.]+)s\s*$")
+
+
+def render(
+    *,
+    n: int,
+    seed: int,
+    end: date,
+    inputs: Inputs,
+    measurements: dict[str, Measurement],
+    agreement: list[str],
+    problems: list[str],
+    total_seconds: float,
+) -> str:
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    generated = (
+        "reused from an earlier run (same N, seed and period)"
+        if inputs.reused
+        else f"generated in this run ({inputs.seconds:.0f} s)"
+    )
+    lines = [
+        "# routeledger benchmark",
+        "",
+        f"`make bench` (`python -m bench.run --calls {n}`), {now}; the whole run took "
+        f"{_duration(total_seconds)} (data generation included).",
+        "",
+        "## Machine",
+        "",
+        *_machine(),
+        "",
+        "## Data",
+        "",
+        f"- {n:,} calls, seed {seed}, 12 ISO weeks ending {end}, from `pipelines.demo.generator.write_calls`; "
+        f"files {generated}.",
+        f"- Parquet (zstd): `{_relative(inputs.parquet)}`, {_mb(inputs.parquet.stat().st_size)} MB",
+        f"- JSONL: `{_relative(inputs.jsonl)}`, {_mb(inputs.jsonl.stat().st_size)} MB",
+        "",
+        "## Measurements",
+        "",
+        "Each step runs in its own fresh process. Seconds: wall clock around the process, start-up "
+        "included; peak memory: the process's maximum resident set; CPU: its user + system seconds (both "
+        "from its rusage); other load: CPUs kept busy by other processes during the step (from "
+        "/proc/stat), which should be near 0 for the figures to be clean.",
+        "",
+        "| step | what runs | seconds | calls/s | peak memory MB | CPU s | other load, cores |",
+        "|---|---|---:|---:|---:|---:|---:|",
+        *(
+            f"| {m.label} | {m.timed} | {m.seconds:.2f} | {n / m.seconds:,.0f} | {m.peak_mb:,.0f} "
+            f"| {m.cpu_seconds:.1f} | {m.other_cores:.2f} |"
+            for m in measurements.values()
+        ),
+        *_disturbed(measurements),
+        "",
+        "## Ratios (against baselines of this run)",
+        "",
+        "| ratio | measured | target | result |",
+        "|---|---:|---:|---|",
+        *(_ratio_row(r, measurements) for r in RATIOS),
+        "",
+        "## Correctness against `marts.route_weekly`",
+        "",
+        "Cost per completed action within 1e-6 relative (plus 5e-10 USD, half a unit of the mart's "
+        "DECIMAL(18, 9)), fallback, retry and prompt-cache hit rates within 1e-9, every (week, route) "
+        "in both.",
+        "",
+        *(f"- {line}" for line in agreement),
+        "- " + ("**FAILED**: " + f"{len(problems)} mismatch(es), first: {problems[0]}" if problems else "PASS"),
+        "",
+        "## Where the time goes",
+        "",
+        *_ingest_breakdown(measurements),
+        "",
+        *_build_breakdown(measurements["build"]),
+        "",
+        "## How it is measured",
+        "",
+        "- Both input files are read once before the first step, so every step starts from the same warm "
+        "OS page cache; each warehouse and database file is new.",
+        "- Bare loads: `duckdb.connect(new file)`, the one `CREATE TABLE ... AS SELECT * FROM "
+        "read_parquet/read_json(file)` with DuckDB's defaults, `close()`.",
+        "- Ingest and build: the installed `routeledger` command, as a user runs it (CLI start-up, "
+        "validation, sha256, load bookkeeping, publishing the snapshot all included).",
+        "- Hand-written query: `bench/baselines.py` `HAND_WRITTEN_QUERY`, one SELECT over `raw.calls`, "
+        "`raw.prices`, `raw.model_map` of the built warehouse (read-only), computing cost per completed "
+        "action, fallback, retry and prompt-cache hit rate per (ISO week, route) with the definitions of "
+        "`sql/marts/route_weekly.sql`; its result is written to Parquet for the check.",
+        "- pandas: `pd.read_parquet` of the 18 columns the computation needs (of the file's 35; what an "
+        "analyst would read), `raw.prices`/`raw.model_map` from the warehouse, then merges and groupbys "
+        "(no row loops), result to Parquet. Timing includes reading.",
+        "- Calls/s is N calls divided by the step's seconds, for every step.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _disturbed(measurements: dict[str, Measurement]) -> list[str]:
+    busy = [m for m in measurements.values() if m.other_cores > DISTURBED_CORES]
+    if not busy:
+        return []
+    steps = ", ".join(f"{m.label} ({m.other_cores:.2f} cores)" for m in busy)
+    return [
+        "",
+        f"**Other processes were busy during: {steps}.** Those figures are pessimistic; rerun on a quiet machine.",
+    ]
+
+
+def _machine() -> list[str]:
+    import duckdb
+
+    return [
+        f"- CPU: {_cpu_model()}, {os.cpu_count()} cores",
+        f"- RAM: {_ram_gib():.1f} GiB",
+        f"- OS: {platform.platform()}",
+        f"- Python {platform.python_version()}, DuckDB {duckdb.__version__} (default threads and memory "
+        f"limit), pandas {version('pandas')}, pyarrow {version('pyarrow')}",
+    ]
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def _ram_gib() -> float:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+
+
+def _ratio_row(ratio: Ratio, measurements: dict[str, Measurement]) -> str:
+    slower, faster = measurements[ratio.slower].seconds, measurements[ratio.faster].seconds
+    value = slower / faster
+    passed = value <= ratio.target if ratio.at_most else value >= ratio.target
+    target = f"{'<=' if ratio.at_most else '>='} {ratio.target:g}x"
+    result = "PASS"
+    if not passed:
+        # the time the routeledger step would have to take to meet the target
+        step = measurements[ratio.step_to_speed_up]
+        allowed = ratio.target * faster if ratio.at_most else slower / ratio.target
+        result = (
+            f"MISS: {step.label} takes {step.seconds:.2f} s, the target allows {allowed:.2f} s "
+            f"({(step.seconds - allowed) / step.seconds:.0%} too slow)"
+        )
+    return f"| {ratio.name} | {value:.2f}x | {target} | {result} |"
+
+
+def _ingest_breakdown(measurements: dict[str, Measurement]) -> list[str]:
+    """Ingest's own seconds for the load (its summary table) beside the process's wall time."""
+    lines = ["Ingest: seconds the CLI reports for the file's load (validation, insert, checks, commit) "
+             "against the whole process."]  # fmt: skip
+    for key in ("ingest_parquet", "ingest_jsonl"):
+        m = measurements[key]
+        reported = _ingest_seconds(m.log)
+        if reported is None:
+            lines.append(f"- {m.label}: {m.seconds:.2f} s in all (the CLI's own figure was not found in {m.log})")
+        else:
+            lines.append(
+                f"- {m.label}: {m.seconds:.2f} s in all, {reported:.2f} s reported for the load, "
+                f"{m.seconds - reported:.2f} s start-up, layout check and exit"
+            )
+    return lines
+
+
+def _ingest_seconds(log: Path) -> float | None:
+    for line in log.read_text().splitlines():
+        cells = [c.strip() for c in re.split(r"[│|]", line) if c.strip()]
+        if len(cells) >= 8 and cells[1] in ("parquet", "jsonl") and re.fullmatch(r"[\d.]+", cells[-1]):
+            return float(cells[-1])
+    return None
+
+
+def _build_breakdown(build: Measurement) -> list[str]:
+    """The build's per-model seconds as `routeledger build` prints them, and what is left."""
+    models = [match.groups() for line in build.log.read_text().splitlines() if (match := BUILT_MODEL.match(line))]
+    if not models:
+        return [f"Build: per-model times not found in {build.log}."]
+    in_models = sum(float(seconds) for *_, seconds in models)
+    lines = [
+        "Build, per model as `routeledger build` prints it:",
+        "",
+        "| model | kind | rows | seconds | share of build |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for name, kind, rows, seconds in models:
+        lines.append(f"| {name} | {kind} | {rows} | {float(seconds):.2f} | {float(seconds) / build.seconds:.0%} |")
+    rest = build.seconds - in_models
+    lines.append(
+        f"| everything else (start-up, prices, model map, publishing the snapshot) | | | {rest:.2f} "
+        f"| {rest / build.seconds:.0%} |"
+    )
+    return lines
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:,.0f}"
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _duration(seconds: float) -> str:
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest:02d} s" if minutes else f"{rest} s"

@@ -1,0 +1,81 @@
+"""The SQL model runner: dependencies come from the SQL, and broken graphs are clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipelines.errors import UserError
+from pipelines.models import discover
+
+
+def write_models(root: Path, models: dict[str, str]) -> Path:
+    for name, sql in models.items():
+        layer, table = name.split(".")
+        (root / layer).mkdir(parents=True, exist_ok=True)
+        (root / layer / f"{table}.sql").write_text(sql)
+    return root
+
+
+def test_the_project_models_are_ordered_by_what_they_read():
+    models = discover()
+    order = [m.name for m in models]
+    for model in models:
+        for read in model.reads:
+            if read in order:
+                assert order.index(read) < order.index(model.name), (read, model.name)
+    by_name = {m.name: m for m in models}
+    assert by_name["marts.route_weekly"].reads == {"marts.action_costs", "marts.call_costs"}
+    assert by_name["intermediate.int_call_costs"].reads == {
+        "staging.stg_calls", "staging.stg_model_map", "staging.stg_prices",
+    }  # fmt: skip
+    assert by_name["staging.stg_calls"].materialized == "view"
+    assert by_name["marts.call_costs"].materialized == "table"
+
+
+def test_cte_names_are_not_tables_and_headers_set_materialization(tmp_path):
+    root = write_models(
+        tmp_path,
+        {
+            "staging.stg_a": "-- materialized: table\nwith calls as (select * from raw.calls) select * from calls",
+            "marts.b": "with a as (select * from staging.stg_a), final as (select * from a) select * from final",
+        },
+    )
+    models = discover(root)
+    assert [(m.name, m.reads, m.materialized) for m in models] == [
+        ("staging.stg_a", {"raw.calls"}, "table"),
+        ("marts.b", {"staging.stg_a"}, "table"),
+    ]
+
+
+def test_a_cycle_names_the_files(tmp_path):
+    root = write_models(
+        tmp_path,
+        {"marts.a": "select * from marts.b", "marts.b": "select * from marts.a"},
+    )
+    with pytest.raises(UserError, match=r"cycle: marts/(a|b)\.sql -> marts/(a|b)\.sql"):
+        discover(root)
+
+
+def test_an_unknown_table_names_the_file_and_the_table(tmp_path):
+    root = write_models(tmp_path, {"marts.a": "select * from marts.nowhere join raw.calls using (call_id)"})
+    with pytest.raises(
+        UserError, match=r"marts/a\.sql: reads marts\.nowhere, which is neither a model nor a raw table"
+    ):
+        discover(root)
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("select * from calls", "table calls must be schema-qualified"),
+        ("select 1; select 2", "exactly one SELECT"),
+        ("delete from raw.calls", "exactly one SELECT"),
+        ("select * from (", "not valid SQL"),
+    ],
+)
+def test_a_model_is_one_select(tmp_path, sql, message):
+    root = write_models(tmp_path, {"marts.a": sql})
+    with pytest.raises(UserError, match=message):
+        discover(root)
