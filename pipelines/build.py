@@ -83,7 +83,7 @@ def run_build(
             con.execute("ROLLBACK")
             raise
         built_at = datetime.now(UTC)
-        build_id = built_at.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(2)
+        build_id = built_at.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(4)
         tables = [m.name for m in ordered if m.layer == "marts" and m.materialized == "table"]
         snapshot = warehouse.publish(con, tables, build_id, built_at)
     unpriced = sum(1 for r in resolutions if r.price_model is None)

@@ -112,7 +112,6 @@ def run_app(
 ) -> None:
     """Serve the Streamlit app on the latest published snapshot (read-only)."""
     import os
-    import subprocess
 
     from pipelines.warehouse import Warehouse
 
@@ -127,7 +126,11 @@ def run_app(
         "--browser.gatherUsageStats", "false",
     ]  # fmt: skip
     out.print(f"routeledger app on http://{address}:{port} (Ctrl-C to stop)", highlight=False)
-    raise typer.Exit(subprocess.call(command, env=env, cwd=main_script.parent.parent))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Become the server, so signals (Ctrl-C, a supervisor's SIGTERM) reach it directly.
+    os.chdir(main_script.parent.parent)
+    os.execve(sys.executable, command, env)
 
 
 @prices_app.command("list")

@@ -159,11 +159,13 @@ class Warehouse:
         """Copy `tables` (schema.name) into a new snapshot file, then point CURRENT at it."""
         self.published_dir.mkdir(parents=True, exist_ok=True)
         final = self.published_dir / f"marts-{build_id}.duckdb"
+        if final.exists():  # never write into a file a reader may hold open
+            raise UserError(f"{final} exists already; build again")
         partial = self.published_dir / f".partial-{build_id}.duckdb"
         partial.unlink(missing_ok=True)
         con.execute(f"ATTACH '{partial}' AS snapshot")
         try:
-            for schema in sorted({t.split(".")[0] for t in tables}):
+            for schema in sorted({t.split(".")[0] for t in tables} | {"marts"}):
                 con.execute(f"CREATE SCHEMA snapshot.{schema}")
             for table in tables:
                 con.execute(f"CREATE TABLE snapshot.{table} AS FROM {table}")

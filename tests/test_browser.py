@@ -120,9 +120,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield running
 
 
-def chromium_or_skip() -> None:
+@pytest.fixture(scope="module")
+def chromium() -> Path:
+    """The Debian Chromium (never a downloaded one): a skip on a dev box without it, a failure in CI."""
     if CHROMIUM.exists():
-        return
+        return CHROMIUM
     if os.environ.get("CI") == "true":
         pytest.fail(f"{CHROMIUM} is missing: CI must install it (scripts/install-browser.sh)")
     pytest.skip("Chromium not installed: run scripts/install-browser.sh as root (apt-get install chromium)")
@@ -149,12 +151,11 @@ def grid_rows(page) -> list[dict[str, str]]:
 
 
 @pytest.mark.browser
-def test_the_page_renders_the_published_routes_in_chromium(server: Server, tmp_path: Path):
-    chromium_or_skip()
+def test_the_page_renders_the_published_routes_in_chromium(chromium: Path, server: Server, tmp_path: Path):
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(server.url, wait_until="domcontentloaded")
@@ -229,12 +230,6 @@ def test_the_app_listens_on_loopback_only(server: Server):
             pass
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: `routeledger app` runs streamlit with subprocess.call and does not forward SIGTERM, "
-    "so terminating it (a supervisor, `kill PID`, `timeout`) leaves the server running, orphaned",
-)
 def test_terminating_routeledger_app_stops_the_server(tmp_path: Path):
     with serve(tmp_path / "data" / "warehouse.duckdb", tmp_path / "app.log") as running:
         running.process.terminate()  # SIGTERM to the CLI's pid only, as `kill PID` does

@@ -1,7 +1,8 @@
 """One writer, published snapshots (DESIGN.md §1): readers and writers of one warehouse at once.
 
 Readers here do what the app does (app/data.py): resolve `published/CURRENT`, open that
-snapshot read-only, query, close. Writers are `routeledger` processes, as cron runs them.
+snapshot read-only, query, close. Writers run in other processes: `routeledger` commands,
+as cron runs them, or a loop over the functions behind them.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pipelines.warehouse import Warehouse, open_snapshot
 from tests.conftest import CLI, ROOT
 
 CATALOG = ROOT / "pricing" / "catalog.yaml"  # prices the demo generator's models
-SNAPSHOT_NAME = re.compile(r"marts-(\d{8}T\d{6}Z-[0-9a-f]{4})\.duckdb")
+SNAPSHOT_NAME = re.compile(r"marts-(\d{8}T\d{6}Z-[0-9a-f]{8})\.duckdb")
 BASE_CALLS = 3_000
 EXTRA_CALLS = 1_000
 ROUNDS = 4
@@ -80,7 +81,7 @@ def query_snapshot(con) -> tuple:
     return con.execute(
         """
         SELECT (SELECT build_id FROM meta.build),
-               (SELECT count(*) FROM marts.call_costs),
+               (SELECT sum(calls) FROM marts.action_costs),
                (SELECT sum(calls) FROM marts.route_weekly),
                (SELECT sum(cost_usd) FROM marts.route_weekly),
                (SELECT sum(cost_usd) FROM marts.action_costs)

@@ -31,7 +31,8 @@ def test_the_project_models_are_ordered_by_what_they_read():
         "staging.stg_calls", "staging.stg_model_map", "staging.stg_prices",
     }  # fmt: skip
     assert by_name["staging.stg_calls"].materialized == "view"
-    assert by_name["marts.call_costs"].materialized == "table"
+    assert by_name["marts.call_costs"].materialized == "view"  # by its header
+    assert by_name["marts.action_costs"].materialized == "table"
 
 
 def test_cte_names_are_not_tables_and_headers_set_materialization(tmp_path):

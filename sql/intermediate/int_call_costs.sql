@@ -7,8 +7,8 @@
 --   input_tokens exceeds the threshold, times batch_multiplier for batch calls;
 --   0 for a response-cache hit (no provider charge);
 --   NULL when no price applies (unpriced: counted and shown, never 0).
--- Each component is rounded to 12 decimal places and cost_usd is their sum, so the
--- components always add up to the total.
+-- Money is exact: tokens times per-token rates with 21 decimal places (stg_prices),
+-- and cost_usd is the sum of its components.
 with
 
 calls as (
@@ -50,23 +50,23 @@ with_price as (
         prices.effective_from as price_effective_from,
         prices.source as price_source,
         prices.effective_from is not null as has_price,
-        case when keyed.is_batch then prices.batch_multiplier else 1 end as multiplier,
         coalesce(keyed.input_tokens > prices.long_context_threshold_tokens, false) as is_long_context,
-        prices.input_usd_per_mtok,
-        prices.cached_input_usd_per_mtok,
-        prices.cache_write_usd_per_mtok,
-        prices.cache_write_1h_usd_per_mtok,
-        prices.output_usd_per_mtok,
-        prices.long_context_input_usd_per_mtok,
-        prices.long_context_cached_input_usd_per_mtok,
-        prices.long_context_cache_write_usd_per_mtok,
-        prices.long_context_cache_write_1h_usd_per_mtok,
-        prices.long_context_output_usd_per_mtok
+        prices.input_usd_per_token,
+        prices.cached_input_usd_per_token,
+        prices.cache_write_usd_per_token,
+        prices.cache_write_1h_usd_per_token,
+        prices.output_usd_per_token,
+        prices.long_context_input_usd_per_token,
+        prices.long_context_cached_input_usd_per_token,
+        prices.long_context_cache_write_usd_per_token,
+        prices.long_context_cache_write_1h_usd_per_token,
+        prices.long_context_output_usd_per_token
     from keyed
     left join prices
         on prices.provider = keyed.price_provider
         and prices.model = keyed.price_model
         and prices.service_tier = keyed.priced_service_tier
+        and prices.is_batch = keyed.is_batch
         and keyed.call_date >= prices.effective_from
         and (prices.effective_to is null or keyed.call_date < prices.effective_to)
 ),
@@ -74,60 +74,50 @@ with_price as (
 rates as (
     select
         *,
-        case when is_long_context then long_context_input_usd_per_mtok
-             else input_usd_per_mtok end as rate_input,
-        case when is_long_context then long_context_cached_input_usd_per_mtok
-             else cached_input_usd_per_mtok end as rate_cached_input,
-        case when is_long_context then long_context_cache_write_usd_per_mtok
-             else cache_write_usd_per_mtok end as rate_cache_write,
-        case when is_long_context then long_context_cache_write_1h_usd_per_mtok
-             else cache_write_1h_usd_per_mtok end as rate_cache_write_1h,
-        case when is_long_context then long_context_output_usd_per_mtok
-             else output_usd_per_mtok end as rate_output
+        case when is_long_context then long_context_input_usd_per_token
+             else input_usd_per_token end as rate_input,
+        case when is_long_context then long_context_cached_input_usd_per_token
+             else cached_input_usd_per_token end as rate_cached_input,
+        case when is_long_context then long_context_cache_write_usd_per_token
+             else cache_write_usd_per_token end as rate_cache_write,
+        case when is_long_context then long_context_cache_write_1h_usd_per_token
+             else cache_write_1h_usd_per_token end as rate_cache_write_1h,
+        case when is_long_context then long_context_output_usd_per_token
+             else output_usd_per_token end as rate_output
     from with_price
 ),
 
 components as (
     select
         *,
-        -- money: tokens x USD per 1M tokens x 1e-6, exact decimal arithmetic
+        -- money: tokens x USD per token, exact (DECIMAL(38, 21))
+        case when is_response_cache_hit then 0 else uncached_input_tokens * rate_input end
+            as input_cost_usd,
+        case when is_response_cache_hit then 0 else cached_input_tokens * rate_cached_input end
+            as cached_input_cost_usd,
         case when is_response_cache_hit then 0 else
-            cast(uncached_input_tokens * rate_input * 0.000001 * multiplier as decimal(18, 12))
-        end as input_cost_usd,
-        case when is_response_cache_hit then 0 else
-            cast(cached_input_tokens * rate_cached_input * 0.000001 * multiplier as decimal(18, 12))
-        end as cached_input_cost_usd,
-        case when is_response_cache_hit then 0 else
-            cast(
-                ((cache_write_tokens - cache_write_1h_tokens) * rate_cache_write
-                    + cache_write_1h_tokens * rate_cache_write_1h) * 0.000001 * multiplier
-                as decimal(18, 12))
+            (cache_write_tokens - cache_write_1h_tokens) * rate_cache_write
+            + cache_write_1h_tokens * rate_cache_write_1h
         end as cache_write_cost_usd,
-        case when is_response_cache_hit then 0 else
-            cast(output_tokens * rate_output * 0.000001 * multiplier as decimal(18, 12))
-        end as output_cost_usd,
-        case when is_response_cache_hit then 0 else
-            cast(reasoning_tokens * rate_output * 0.000001 * multiplier as decimal(18, 12))
-        end as reasoning_cost_usd,
-        case when is_response_cache_hit then 0 else
-            cast(cached_input_tokens * (rate_input - rate_cached_input) * 0.000001 * multiplier as decimal(18, 12))
-        end as cache_savings_usd
+        case when is_response_cache_hit then 0 else output_tokens * rate_output end
+            as output_cost_usd,
+        case when is_response_cache_hit then 0 else reasoning_tokens * rate_output end
+            as reasoning_cost_usd,
+        case when is_response_cache_hit then 0 else cached_input_tokens * (rate_input - rate_cached_input) end
+            as cache_savings_usd
     from rates
 ),
 
 final as (
     select
         * exclude (
-            input_usd_per_mtok, cached_input_usd_per_mtok, cache_write_usd_per_mtok,
-            cache_write_1h_usd_per_mtok, output_usd_per_mtok, long_context_input_usd_per_mtok,
-            long_context_cached_input_usd_per_mtok, long_context_cache_write_usd_per_mtok,
-            long_context_cache_write_1h_usd_per_mtok, long_context_output_usd_per_mtok
+            input_usd_per_token, cached_input_usd_per_token, cache_write_usd_per_token,
+            cache_write_1h_usd_per_token, output_usd_per_token, long_context_input_usd_per_token,
+            long_context_cached_input_usd_per_token, long_context_cache_write_usd_per_token,
+            long_context_cache_write_1h_usd_per_token, long_context_output_usd_per_token
         ),
         is_response_cache_hit or has_price as is_priced,
-        cast(
-            input_cost_usd + cached_input_cost_usd + cache_write_cost_usd + output_cost_usd
-            as decimal(18, 12)
-        ) as cost_usd
+        input_cost_usd + cached_input_cost_usd + cache_write_cost_usd + output_cost_usd as cost_usd
     from components
 )
 

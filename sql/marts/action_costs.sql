@@ -1,6 +1,7 @@
 -- One row per action: every call made for one user-level task (retries, fallbacks,
 -- validation, tool and classifier calls included), what it cost, and whether it
--- completed.
+-- completed. An action belongs to the route and ISO week (Monday 00:00 UTC) of its
+-- earliest call (ties broken by call_id); this model is where that is decided.
 --
 -- Completed: the router's explicit action_outcome when any call carries one (the
 -- latest such call's word); otherwise when at least one primary, retry or fallback
@@ -8,7 +9,7 @@
 with
 
 calls as (
-    select * from marts.call_costs
+    select * from intermediate.int_call_costs
 ),
 
 router_outcomes as (
@@ -24,8 +25,11 @@ rolled_up as (
     select
         -- ids
         action_id,
-        any_value(route) as route,
-        any_value(week) as week,
+        -- the earliest call, and what it says about the action
+        min({
+            'ts': ts, 'call_id': call_id, 'route': route, 'policy_version': policy_version,
+            'team': team, 'feature': feature, 'user_tier': user_tier
+        }) as first_call,
 
         -- calls
         count(*) as calls,
@@ -45,14 +49,7 @@ rolled_up as (
         sum(cost_usd) as cost_usd,
         count(*) filter (where not is_priced) as unpriced_calls,
 
-        -- tags of the first call
-        arg_min(policy_version, (ts, call_id)) as policy_version,
-        arg_min(team, (ts, call_id)) as team,
-        arg_min(feature, (ts, call_id)) as feature,
-        arg_min(user_tier, (ts, call_id)) as user_tier,
-
         -- timestamps
-        min(ts) as started_at,
         max(ts) as last_call_at
     from calls
     group by action_id
@@ -60,7 +57,15 @@ rolled_up as (
 
 with_outcome as (
     select
-        rolled_up.* exclude (has_good_answer),
+        rolled_up.action_id,
+        rolled_up.first_call.route as route,
+        cast(date_trunc('week', timezone('UTC', rolled_up.first_call.ts)) as date) as week,
+        rolled_up.* exclude (action_id, first_call, has_good_answer),
+        rolled_up.first_call.policy_version as policy_version,
+        rolled_up.first_call.team as team,
+        rolled_up.first_call.feature as feature,
+        rolled_up.first_call.user_tier as user_tier,
+        rolled_up.first_call.ts as started_at,
         coalesce(router_outcomes.router_outcome, case when has_good_answer then 'completed' else 'failed' end)
             as outcome,
         router_outcomes.router_outcome is not null as is_outcome_from_router

@@ -14,7 +14,7 @@ loads as (
 ),
 
 calls as (
-    select * from marts.call_costs
+    select * from intermediate.int_call_costs
 ),
 
 reject_kinds as (

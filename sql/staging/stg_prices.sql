@@ -1,5 +1,10 @@
--- One row per (provider, model, service tier, period): the rates per 1M tokens that
--- apply from effective_from (inclusive) to effective_to (exclusive; NULL = still).
+-- One row per (provider, model, service tier, period, batch or not): the USD rates per
+-- token that apply from effective_from (inclusive) to effective_to (exclusive; NULL =
+-- still in force).
+--
+-- The catalog's rates are per 1M tokens with 9 decimals; a batch row is multiplied by
+-- batch_multiplier (6 decimals). Per token that is exactly 21 decimal places, so a
+-- call's cost (tokens x rate) is exact: nothing is rounded before display.
 with
 
 prices as (
@@ -13,6 +18,54 @@ dated as (
             partition by provider, model, service_tier order by effective_from
         ) as effective_to
     from prices
+),
+
+batch_or_not as (
+    select
+        dated.*,
+        batch.is_batch,
+        case when batch.is_batch then dated.batch_multiplier else 1 end as multiplier
+    from dated
+    cross join (values (false), (true)) as batch(is_batch)
+),
+
+per_token as (
+    select
+        -- ids
+        provider,
+        model,
+        service_tier,
+        is_batch,
+
+        -- period
+        effective_from,
+        effective_to,
+
+        -- rates, USD per token
+        cast(input_usd_per_mtok * multiplier * 0.000001 as decimal(38, 21)) as input_usd_per_token,
+        cast(cached_input_usd_per_mtok * multiplier * 0.000001 as decimal(38, 21)) as cached_input_usd_per_token,
+        cast(cache_write_usd_per_mtok * multiplier * 0.000001 as decimal(38, 21)) as cache_write_usd_per_token,
+        cast(cache_write_1h_usd_per_mtok * multiplier * 0.000001 as decimal(38, 21))
+            as cache_write_1h_usd_per_token,
+        cast(output_usd_per_mtok * multiplier * 0.000001 as decimal(38, 21)) as output_usd_per_token,
+
+        -- long context: above the threshold, the whole call at these rates
+        long_context_threshold_tokens,
+        cast(long_context_input_usd_per_mtok * multiplier * 0.000001 as decimal(38, 21))
+            as long_context_input_usd_per_token,
+        cast(long_context_cached_input_usd_per_mtok * multiplier * 0.000001 as decimal(38, 21))
+            as long_context_cached_input_usd_per_token,
+        cast(long_context_cache_write_usd_per_mtok * multiplier * 0.000001 as decimal(38, 21))
+            as long_context_cache_write_usd_per_token,
+        cast(long_context_cache_write_1h_usd_per_mtok * multiplier * 0.000001 as decimal(38, 21))
+            as long_context_cache_write_1h_usd_per_token,
+        cast(long_context_output_usd_per_mtok * multiplier * 0.000001 as decimal(38, 21))
+            as long_context_output_usd_per_token,
+
+        -- lineage
+        batch_multiplier,
+        source
+    from batch_or_not
 )
 
-select * from dated
+select * from per_token
