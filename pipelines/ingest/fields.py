@@ -66,12 +66,12 @@ OUTCOMES = ("completed", "failed", "abandoned")
 FIELDS: tuple[Field, ...] = (
     Field("call_id", "text", required=True, doc="unique per call; the dedupe key"),
     Field("action_id", "text", required=True, doc="groups the calls made for one user-level action"),
-    Field("ts", "timestamp", required=True, doc="call start: ISO-8601 with any offset, or epoch milliseconds"),
+    Field("ts", "timestamp", required=True, doc="when the call started"),
     Field("route", "text", required=True, doc="the routing entry the action took"),
-    Field("call_role", "enum", default="'primary'", values=CALL_ROLES, doc="default `primary`"),
+    Field("call_role", "enum", default="'primary'", values=CALL_ROLES),
     Field("provider", "text", required=True, doc="provider id (`openai`, `anthropic`, ...)"),
     Field("model", "text", required=True, doc="model id as the provider names it"),
-    Field("status", "enum", default="'ok'", values=STATUSES, doc="default `ok`"),
+    Field("status", "enum", default="'ok'", values=STATUSES, doc="the error taxonomy"),
     Field("quality_passed", "bool", doc="false = a quality check rejected the answer"),
     Field("action_outcome", "enum", values=OUTCOMES, doc="explicit outcome from the router; wins"),
     Field("input_tokens", "int", default="0", doc="all input tokens, cache reads and writes included"),
@@ -290,9 +290,9 @@ def markdown_table() -> str:
         if f.kind == "bool":
             rule.append("true/false (also t/f, 1/0, yes/no)")
         if f.kind == "timestamp":
-            rule.append(f"ISO-8601 with any offset (none = UTC) or epoch ms; {TS_MIN} to {TS_MAX}; stored in UTC")
+            rule.append(f"ISO-8601 with any offset (none means UTC) or epoch milliseconds; {TS_MIN} to {TS_MAX}; stored in UTC")
         if f.default is not None:
-            rule.append(f"default {f.default.strip(chr(39))}")
+            rule.append(f"default `{f.default.strip(chr(39))}`")
         if f.doc:
             rule.append(f.doc)
         lines.append(f"| `{f.name}` | {f.sql_type} | {'; '.join(rule)} |")
