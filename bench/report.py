@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bench.run import Inputs, Measurement
+    from bench.measure import Measurement
+    from bench.run import Inputs
 
 
 @dataclass(frozen=True)
@@ -45,9 +46,11 @@ def render(
     measurements: dict[str, Measurement],
     agreement: list[str],
     problems: list[str],
+    parent_mb: float,
     total_seconds: float,
 ) -> str:
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    repeats = max(len(m.runs) for m in measurements.values())
     generated = (
         "reused from an earlier run (same N, seed and period)"
         if inputs.reused
@@ -75,15 +78,12 @@ def render(
         "Each step runs in its own fresh process. Seconds: wall clock around the process, start-up "
         "included; peak memory: the process's maximum resident set; CPU: its user + system seconds (both "
         "from its rusage); other load: CPUs kept busy by other processes during the step (from "
-        "/proc/stat), which should be near 0 for the figures to be clean.",
+        "/proc/stat), near 0 when the figures are clean."
+        + (f" Each step ran {repeats} times; the fastest run is shown." if repeats > 1 else ""),
         "",
         "| step | what runs | seconds | calls/s | peak memory MB | CPU s | other load, cores |",
         "|---|---|---:|---:|---:|---:|---:|",
-        *(
-            f"| {m.label} | {m.timed} | {m.seconds:.2f} | {n / m.seconds:,.0f} | {m.peak_mb:,.0f} "
-            f"| {m.cpu_seconds:.1f} | {m.other_cores:.2f} |"
-            for m in measurements.values()
-        ),
+        *(_measurement_row(m, n) for m in measurements.values()),
         *_disturbed(measurements),
         "",
         "## Ratios (against baselines of this run)",
@@ -109,6 +109,8 @@ def render(
         "",
         "## How it is measured",
         "",
+        f"- The benchmark's own process held {parent_mb:,.0f} MB when it started the steps (Linux passes "
+        "a parent's peak resident set on to its children, so no child can show less).",
         "- Both input files are read once before the first step, so every step starts from the same warm "
         "OS page cache; each warehouse and database file is new.",
         "- Bare loads: `duckdb.connect(new file)`, the one `CREATE TABLE ... AS SELECT * FROM "
@@ -128,11 +130,22 @@ def render(
     return "\n".join(lines)
 
 
+def _measurement_row(m: Measurement, n: int) -> str:
+    best = m.best
+    seconds = f"{best.seconds:.2f}"
+    if len(m.runs) > 1:
+        seconds += " (" + ", ".join(f"{run.seconds:.2f}" for run in m.runs) + ")"
+    return (
+        f"| {m.label} | {m.step.timed} | {seconds} | {n / best.seconds:,.0f} | {best.peak_mb:,.0f} "
+        f"| {best.cpu_seconds:.1f} | {best.other_cores:.2f} |"
+    )
+
+
 def _disturbed(measurements: dict[str, Measurement]) -> list[str]:
-    busy = [m for m in measurements.values() if m.other_cores > DISTURBED_CORES]
+    busy = [m for m in measurements.values() if m.best.other_cores > DISTURBED_CORES]
     if not busy:
         return []
-    steps = ", ".join(f"{m.label} ({m.other_cores:.2f} cores)" for m in busy)
+    steps = ", ".join(f"{m.label} ({m.best.other_cores:.2f} cores)" for m in busy)
     return [
         "",
         f"**Other processes were busy during: {steps}.** Those figures are pessimistic; rerun on a quiet machine.",
@@ -188,7 +201,7 @@ def _ingest_breakdown(measurements: dict[str, Measurement]) -> list[str]:
              "against the whole process."]  # fmt: skip
     for key in ("ingest_parquet", "ingest_jsonl"):
         m = measurements[key]
-        reported = _ingest_seconds(m.log)
+        reported = _ingest_seconds(_best_run_output(m))
         if reported is None:
             lines.append(f"- {m.label}: {m.seconds:.2f} s in all (the CLI's own figure was not found in {m.log})")
         else:
@@ -199,8 +212,20 @@ def _ingest_breakdown(measurements: dict[str, Measurement]) -> list[str]:
     return lines
 
 
-def _ingest_seconds(log: Path) -> float | None:
-    for line in log.read_text().splitlines():
+def _best_run_output(m: Measurement) -> list[str]:
+    """The lines the fastest run printed (the log holds every run, each after a `$ command` line)."""
+    runs: list[list[str]] = []
+    for line in m.log.read_text().splitlines():
+        if line.startswith("$ "):
+            runs.append([])
+        elif runs:
+            runs[-1].append(line)
+    index = m.runs.index(m.best)
+    return runs[index] if index < len(runs) else []
+
+
+def _ingest_seconds(output: list[str]) -> float | None:
+    for line in output:
         cells = [c.strip() for c in re.split(r"[│|]", line) if c.strip()]
         if len(cells) >= 8 and cells[1] in ("parquet", "jsonl") and re.fullmatch(r"[\d.]+", cells[-1]):
             return float(cells[-1])
@@ -209,7 +234,7 @@ def _ingest_seconds(log: Path) -> float | None:
 
 def _build_breakdown(build: Measurement) -> list[str]:
     """The build's per-model seconds as `routeledger build` prints them, and what is left."""
-    models = [match.groups() for line in build.log.read_text().splitlines() if (match := BUILT_MODEL.match(line))]
+    models = [match.groups() for line in _best_run_output(build) if (match := BUILT_MODEL.match(line))]
     if not models:
         return [f"Build: per-model times not found in {build.log}."]
     in_models = sum(float(seconds) for *_, seconds in models)

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import duckdb
-
 from bench import report
+from bench.check import check_against_mart
+from bench.measure import Measurement, Step, StepFailed, measure, peak_rss_mb
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / "data"
@@ -41,35 +41,7 @@ DEFAULT_CALLS = 10_000_000
 SEED = 7
 # A fixed period, so that a rerun on another day reuses the same files.
 END = date(2026, 11, 29)
-
-# Half a unit in the last place of marts.route_weekly.cost_per_completed_action_usd
-# (DECIMAL(18, 9)), allowed on top of the relative tolerance.
-MART_ROUNDING_USD = 5e-10
-COST_RELATIVE_TOLERANCE = 1e-6
-RATE_TOLERANCE = 1e-9
-CHECKED_RATES = ("fallback_rate", "retry_rate", "prompt_cache_hit_rate")
-
-# Before each step, wait for other processes to use at most this many cores (sampled
-# over QUIET_SAMPLE_SECONDS), for up to --quiet-wait seconds.
-QUIET_CORES = 0.15
-QUIET_SAMPLE_SECONDS = 2.0
 DEFAULT_QUIET_WAIT = 300.0
-
-
-class StepFailed(Exception):
-    pass
-
-
-@dataclass(frozen=True)
-class Measurement:
-    key: str
-    label: str  # the step, as the table shows it
-    timed: str  # what the child does
-    seconds: float
-    peak_mb: float
-    cpu_seconds: float  # the child's user + system time
-    other_cores: float  # CPUs kept busy by other processes meanwhile, on average
-    log: Path
 
 
 @dataclass(frozen=True)
@@ -93,38 +65,22 @@ def main(argv: list[str] | None = None) -> int:
     (work / "logs").mkdir(parents=True)
     parquet_db = work / "warehouse-parquet" / "warehouse.duckdb"
     jsonl_db = work / "warehouse-jsonl" / "warehouse.duckdb"
-    query_out, pandas_out = work / "hand_written_query.parquet", work / "pandas.parquet"
-    bare = [PYTHON, "-m", "bench.baselines", "bare"]
-    steps = [
-        ("bare_parquet", "bare load, Parquet", "`CREATE TABLE t AS SELECT * FROM read_parquet(file)`",
-         [*bare, inputs.parquet, work / "bare-parquet.duckdb"]),
-        ("bare_jsonl", "bare load, JSONL", "`CREATE TABLE t AS SELECT * FROM read_json(file)`",
-         [*bare, inputs.jsonl, work / "bare-jsonl.duckdb"]),
-        ("ingest_parquet", "ingest, Parquet", "`routeledger ingest logs FILE --db <new warehouse>`",
-         [ROUTELEDGER, "ingest", "logs", inputs.parquet, "--db", parquet_db]),
-        ("ingest_jsonl", "ingest, JSONL", "`routeledger ingest logs FILE --db <new warehouse>`",
-         [ROUTELEDGER, "ingest", "logs", inputs.jsonl, "--db", jsonl_db]),
-        ("build", "build", "`routeledger build --db <Parquet warehouse> --prices pricing/catalog.yaml`",
-         [ROUTELEDGER, "build", "--db", parquet_db, "--prices", CATALOG]),
-        ("hand_written_query", "hand-written query", "one DuckDB query over raw.* -> route x week",
-         [PYTHON, "-m", "bench.baselines", "query", parquet_db, query_out]),
-        ("pandas", "pandas", "read the Parquet (18 columns) + raw.prices/model_map, compute route x week",
-         [PYTHON, "-m", "bench.baselines", "pandas", inputs.parquet, parquet_db, pandas_out]),
-    ]  # fmt: skip
-    measurements = {}
+    outputs = {"hand-written query": work / "hand_written_query.parquet", "pandas": work / "pandas.parquet"}
+    steps = _steps(inputs, work, parquet_db, jsonl_db, outputs, args.repeat)
+    parent_mb = peak_rss_mb()
+    measurements: dict[str, Measurement] = {}
     try:
-        for key, label, timed, command in steps:
-            command = [str(part) for part in command]
-            measurements[key] = measure(key, label, timed, command, work / "logs", args.quiet_wait)
+        for step in steps:
+            measurements[step.key] = measure(step, work / "logs", args.repeat, args.quiet_wait)
         for db in (parquet_db, jsonl_db):
-            loaded = _count(db, "SELECT count(*) FROM raw.calls")
+            loaded = _count_calls(db)
             if loaded != n:
                 raise StepFailed(f"{db}: raw.calls holds {loaded:,} rows, expected {n:,}")
     except StepFailed as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 2
 
-    problems, agreement = check_against_mart(parquet_db, {"hand-written query": query_out, "pandas": pandas_out})
+    problems, agreement = check_against_mart(parquet_db, outputs)
     text = report.render(
         n=n,
         seed=SEED,
@@ -133,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         measurements=measurements,
         agreement=agreement,
         problems=problems,
+        parent_mb=parent_mb,
         total_seconds=time.perf_counter() - started,
     )
     RESULTS.write_text(text)
@@ -147,10 +104,71 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _steps(
+    inputs: Inputs, work: Path, parquet_db: Path, jsonl_db: Path, outputs: dict[str, Path], repeat: int
+) -> list[Step]:
+    bare = [PYTHON, "-m", "bench.baselines", "bare"]
+    bare_parquet, bare_jsonl = work / "bare-parquet.duckdb", work / "bare-jsonl.duckdb"
+    return [
+        Step("bare_parquet", "bare load, Parquet", "`CREATE TABLE t AS SELECT * FROM read_parquet(file)`",
+             _strings(*bare, inputs.parquet, bare_parquet), lambda: _remove(bare_parquet)),
+        Step("bare_jsonl", "bare load, JSONL", "`CREATE TABLE t AS SELECT * FROM read_json(file)`",
+             _strings(*bare, inputs.jsonl, bare_jsonl), lambda: _remove(bare_jsonl)),
+        Step("ingest_parquet", "ingest, Parquet", "`routeledger ingest logs FILE --db <new warehouse>`",
+             _strings(ROUTELEDGER, "ingest", "logs", inputs.parquet, "--db", parquet_db),
+             lambda: _remove(parquet_db.parent)),
+        Step("ingest_jsonl", "ingest, JSONL", "`routeledger ingest logs FILE --db <new warehouse>`",
+             _strings(ROUTELEDGER, "ingest", "logs", inputs.jsonl, "--db", jsonl_db),
+             lambda: _remove(jsonl_db.parent)),
+        Step("build", "build", "`routeledger build --db <the Parquet warehouse> --prices pricing/catalog.yaml`",
+             _strings(ROUTELEDGER, "build", "--db", parquet_db, "--prices", CATALOG),
+             (lambda: _as_ingested(parquet_db, work / "ingested.duckdb")) if repeat > 1 else None),
+        Step("hand_written_query", "hand-written query", "one DuckDB query over raw.* -> route x week",
+             _strings(PYTHON, "-m", "bench.baselines", "query", parquet_db, outputs["hand-written query"])),
+        Step("pandas", "pandas", "read the Parquet (18 columns) + raw.prices/model_map, compute route x week",
+             _strings(PYTHON, "-m", "bench.baselines", "pandas", inputs.parquet, parquet_db, outputs["pandas"])),
+    ]  # fmt: skip
+
+
+def _strings(*parts: object) -> list[str]:
+    return [str(part) for part in parts]
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    for leftover in (path, path.with_name(path.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+
+
+def _as_ingested(warehouse: Path, copy: Path) -> None:
+    """Each repeated build starts from the warehouse as ingest left it: kept aside once, then put back."""
+    if not copy.exists():
+        shutil.copyfile(warehouse, copy)
+        return
+    _remove(warehouse.parent / "published")
+    _remove(warehouse)
+    shutil.copyfile(copy, warehouse)
+
+
+def _count_calls(db: Path) -> int:
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute("SELECT count(*) FROM raw.calls").fetchone()[0]
+    finally:
+        con.close()
+
+
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
-    default = int(os.environ.get("BENCH_CALLS") or DEFAULT_CALLS)
-    parser.add_argument("--calls", type=int, default=default, help=f"calls to generate (BENCH_CALLS; {default:,})")
+    calls = int(os.environ.get("BENCH_CALLS") or DEFAULT_CALLS)
+    repeat = int(os.environ.get("BENCH_REPEAT") or 1)
+    parser.add_argument("--calls", type=int, default=calls, help=f"calls to generate (BENCH_CALLS; {calls:,})")
+    parser.add_argument(
+        "--repeat", type=int, default=repeat, help=f"runs of each step, the fastest counts (BENCH_REPEAT; {repeat})"
+    )
     parser.add_argument(
         "--quiet-wait",
         type=float,
@@ -161,16 +179,26 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.calls < 1000:
         parser.error("--calls must be at least 1000")
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     return args
 
 
 # -- inputs ------------------------------------------------------------------------------
 
 
-def prepare_inputs(n: int, seed: int) -> Inputs:
-    """The Parquet and JSONL files of n calls, written unless a previous run left them."""
-    from pipelines.demo.generator import write_calls
+GENERATE = (
+    "import sys; from datetime import date; from pipelines.demo.generator import write_calls; "
+    "write_calls(sys.argv[1], int(sys.argv[2]), seed=int(sys.argv[3]), fmt=sys.argv[4], "
+    "end=date.fromisoformat(sys.argv[5]))"
+)
 
+
+def prepare_inputs(n: int, seed: int) -> Inputs:
+    """The Parquet and JSONL files of n calls, written unless a previous run left them.
+
+    The generator runs in a child process, so this one stays small (see bench.measure).
+    """
     stem = DATA / f"calls-{n}-seed{seed}-to{END.isoformat()}"
     paths = {"parquet": stem.with_suffix(".parquet"), "jsonl": stem.with_suffix(".jsonl")}
     missing = [fmt for fmt, path in paths.items() if not path.exists()]
@@ -179,7 +207,9 @@ def prepare_inputs(n: int, seed: int) -> Inputs:
         if fmt in missing:
             print(f"generating {path.relative_to(ROOT)} ...", flush=True)
             partial = path.with_name(path.name + ".partial")
-            write_calls(partial, n, seed=seed, fmt=fmt, end=END)
+            subprocess.run(
+                [PYTHON, "-c", GENERATE, str(partial), str(n), str(seed), fmt, END.isoformat()], cwd=ROOT, check=True
+            )
             os.replace(partial, path)  # only a complete file is ever reused
         else:
             print(f"reusing {path.relative_to(ROOT)} (same N, seed and period as an earlier run)", flush=True)
@@ -188,135 +218,11 @@ def prepare_inputs(n: int, seed: int) -> Inputs:
 
 def warm_page_cache(paths: list[Path]) -> None:
     """Read each input once, so every step starts from the same warm OS page cache."""
+    buffer = bytearray(1 << 20)
     for path in paths:
-        with path.open("rb") as handle:
-            while handle.read(64 << 20):
+        with path.open("rb", buffering=0) as handle:
+            while handle.readinto(buffer):
                 pass
-
-
-# -- measuring ---------------------------------------------------------------------------
-
-
-def measure(key: str, label: str, timed: str, command: list[str], logs: Path, quiet_wait: float) -> Measurement:
-    """Run one step in a fresh process: wall time around it, peak RSS from its own rusage."""
-    log = logs / f"{key}.log"
-    wait_for_quiet(label, quiet_wait)
-    print(f"{label:<22} ...", end=" ", flush=True)
-    env = os.environ | {"COLUMNS": "160", "NO_COLOR": "1"}
-    with log.open("w") as out:
-        out.write(f"$ {' '.join(command)}\n")
-        out.flush()
-        busy_before = _machine_busy_seconds()
-        started = time.perf_counter()
-        child = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env)
-        _, status, usage = os.wait4(child.pid, 0)
-        seconds = time.perf_counter() - started
-        busy = _machine_busy_seconds() - busy_before
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != 0:
-        print("FAILED")
-        tail = log.read_text().strip().splitlines()[-15:]
-        raise StepFailed(f"{label} exited {child.returncode}; {log}:\n  " + "\n  ".join(tail))
-    peak_mb = usage.ru_maxrss / 1024  # Linux reports KiB
-    cpu_seconds = usage.ru_utime + usage.ru_stime
-    other_cores = max(busy - cpu_seconds, 0.0) / seconds
-    print(f"{seconds:8.2f} s  {peak_mb:8,.0f} MB  (other processes: {other_cores:.2f} cores)", flush=True)
-    return Measurement(key, label, timed, seconds, peak_mb, cpu_seconds, other_cores, log)
-
-
-def wait_for_quiet(label: str, patience: float) -> None:
-    """Wait (up to `patience` seconds) until other processes leave the CPUs nearly idle.
-
-    On a small machine a test suite running beside the benchmark doubles its times;
-    `report` flags a step that ran on a busy machine anyway.
-    """
-    deadline = time.monotonic() + patience
-    announced = False
-    while True:
-        before = _machine_busy_seconds()
-        time.sleep(QUIET_SAMPLE_SECONDS)
-        load = (_machine_busy_seconds() - before) / QUIET_SAMPLE_SECONDS
-        if load <= QUIET_CORES or time.monotonic() >= deadline:
-            if announced:
-                print(f"{'quiet' if load <= QUIET_CORES else 'still busy, measuring anyway'}", flush=True)
-            return
-        if not announced:
-            print(f"{label:<22} waiting for other processes to finish ({load:.1f} cores busy) ...", end=" ", flush=True)
-            announced = True
-
-
-def _machine_busy_seconds() -> float:
-    """CPU seconds all processes have used since boot (Linux /proc/stat; 0 elsewhere)."""
-    try:
-        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    except (OSError, ValueError):
-        return 0.0
-    idle, iowait = fields[3], fields[4]
-    return (sum(fields[:8]) - idle - iowait) / os.sysconf("SC_CLK_TCK")
-
-
-def _count(db: Path, sql: str) -> int:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchone()[0]
-    finally:
-        con.close()
-
-
-# -- correctness -------------------------------------------------------------------------
-
-
-def check_against_mart(warehouse: Path, outputs: dict[str, Path]) -> tuple[list[str], list[str]]:
-    """(mismatches, one summary line per output) of each output against marts.route_weekly.
-
-    Every (week, route) must be in both; cost per completed action within 1e-6 relative
-    (plus half a unit of the mart's 9th decimal), the rates within 1e-9, NULL = NULL.
-    """
-    metrics = ("cost_per_completed_action_usd", *CHECKED_RATES)
-    columns = "week, route, " + ", ".join(f"cast({m} as double) as {m}" for m in metrics)
-    cost = "cost_per_completed_action_usd"
-    agrees = [
-        f"coalesce(abs(m.{cost} - o.{cost}) <= {COST_RELATIVE_TOLERANCE} * abs(m.{cost}) + {MART_ROUNDING_USD}, "
-        f"m.{cost} is null and o.{cost} is null)",
-        *(f"coalesce(abs(m.{r} - o.{r}) <= {RATE_TOLERANCE}, m.{r} is null and o.{r} is null)" for r in CHECKED_RATES),
-    ]
-    con = duckdb.connect(str(warehouse), read_only=True)
-    problems, agreement = [], []
-    try:
-        for name, path in outputs.items():
-            both = f"m as (select {columns} from marts.route_weekly), o as (select {columns} from read_parquet(?))"
-            rows = con.execute(
-                f"""with {both}
-                select coalesce(m.week, o.week), coalesce(m.route, o.route), m.route is not null,
-                    o.route is not null, {", ".join(f"m.{x}, o.{x}" for x in metrics)}
-                from m full join o on m.week = o.week and m.route = o.route
-                where m.route is null or o.route is null or not ({" and ".join(agrees)})
-                order by 1, 2""",
-                [str(path)],
-            ).fetchall()
-            for week, route, in_mart, in_output, *values in rows:
-                if not (in_mart and in_output):
-                    where = "marts.route_weekly" if in_output else name
-                    problems.append(f"{name}: ({week}, {route}) is missing from {where}")
-                    continue
-                pairs = zip(metrics, values[0::2], values[1::2], strict=True)
-                shown = "; ".join(f"{metric}: mart {m!r}, {name} {o!r}" for metric, m, o in pairs if m != o)
-                problems.append(f"{name}: ({week}, {route}) differs: {shown}")
-            compared, cost_diff, *rate_diffs = con.execute(
-                f"""with {both}
-                select count(*), max(abs(m.{cost} - o.{cost}) / nullif(abs(m.{cost}), 0)),
-                    {", ".join(f"max(abs(m.{r} - o.{r}))" for r in CHECKED_RATES)}
-                from m join o on m.week = o.week and m.route = o.route""",
-                [str(path)],
-            ).fetchone()
-            agreement.append(
-                f"{name}: {compared} (week, route) rows compared, {len(rows)} mismatches; largest relative "
-                f"difference in cost per completed action {cost_diff or 0:.1e}, "
-                f"largest rate difference {max(d or 0 for d in rate_diffs):.1e}"
-            )
-    finally:
-        con.close()
-    return problems, agreement
 
 
 if __name__ == "__main__":

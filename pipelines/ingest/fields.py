@@ -290,7 +290,9 @@ def markdown_table() -> str:
         if f.kind == "bool":
             rule.append("true/false (also t/f, 1/0, yes/no)")
         if f.kind == "timestamp":
-            rule.append(f"ISO-8601 with any offset (none means UTC) or epoch milliseconds; {TS_MIN} to {TS_MAX}; stored in UTC")
+            rule.append(
+                f"ISO-8601 with any offset (none means UTC) or epoch milliseconds; {TS_MIN} to {TS_MAX}; stored in UTC"
+            )
         if f.default is not None:
             rule.append(f"default `{f.default.strip(chr(39))}`")
         if f.doc:
