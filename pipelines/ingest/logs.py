@@ -60,7 +60,10 @@ def run_ingest_logs(
     files, skipped = expand(paths)
     with Warehouse.at(db).writer("ingest logs") as con:
         layouts = check_files(con, files)
-        return [ingest_file(con, source, layouts[source.path], progress) for source in files], skipped
+        return [
+            ingest_file(con, source, layouts[source.path], progress, f"[{i}/{len(files)}] {source.path.name}")
+            for i, source in enumerate(files, start=1)
+        ], skipped
 
 
 def check_files(con: duckdb.DuckDBPyConnection, files: list[SourceFile]) -> dict[Path, readers.Layout]:
@@ -84,6 +87,7 @@ def ingest_file(
     source: SourceFile,
     layout: readers.Layout,
     progress: Progress | None = None,
+    label: str | None = None,
 ) -> LoadResult:
     started = time.perf_counter()
     started_at = datetime.now(UTC)
@@ -101,10 +105,10 @@ def ingest_file(
         return result
 
     load_id = con.execute("SELECT nextval('raw.load_id_seq')").fetchone()[0]
-    for load in (_load_direct, _load_checked):
+    for load, doing in ((_load_direct, "loading"), (_load_checked, "bad rows found, checking each row")):
         con.execute("BEGIN TRANSACTION")
         try:
-            with statement_progress(show, con, f"{source.path.name} ({load.__doc__})"):
+            with statement_progress(show, con, f"{label or source.path.name}: {doing}"):
                 counts = load(con, source, layout, load_id)
             digest = sha.result()
             if con.execute("SELECT 1 FROM raw.loads WHERE sha256 = ?", [digest]).fetchone():
@@ -147,7 +151,7 @@ def ingest_file(
 def _load_direct(
     con: duckdb.DuckDBPyConnection, source: SourceFile, layout: readers.Layout, load_id: int
 ) -> tuple[int, int, int, int]:
-    """direct"""
+    """Stream the file into raw.calls; any bad row or duplicate aborts (RowsRejected)."""
     relation, raw_column, typed = readers.direct(source, layout)
     checked = validate_sql(relation, raw_column, typed=typed)
     field_list = ", ".join(FIELD_NAMES)
@@ -183,7 +187,7 @@ def _collides_with_loaded(con: duckdb.DuckDBPyConnection, load_id: int) -> bool:
 def _load_checked(
     con: duckdb.DuckDBPyConnection, source: SourceFile, layout: readers.Layout, load_id: int
 ) -> tuple[int, int, int, int]:
-    """checking each row"""
+    """Stage the file with numbered rows; load the good ones, quarantine the rest, count duplicates."""
     path = str(source.path)
     stored = readers.redacted("raw_record", source)
     unit = "row" if source.format == "parquet" else "line"
