@@ -74,17 +74,17 @@ class Read:
     calls: int
     route_weekly_calls: int
     route_weekly_cost_usd: Decimal
-    action_costs_cost_usd: Decimal
+    status_cost_usd: Decimal
 
 
 def query_snapshot(con) -> tuple:
     return con.execute(
         """
         SELECT (SELECT build_id FROM meta.build),
-               (SELECT sum(calls) FROM marts.action_costs),
+               (SELECT sum(calls) FROM marts.route_weekly_status),
                (SELECT sum(calls) FROM marts.route_weekly),
                (SELECT sum(cost_usd) FROM marts.route_weekly),
-               (SELECT sum(cost_usd) FROM marts.action_costs)
+               (SELECT sum(cost_usd) FROM marts.route_weekly_status)
         """
     ).fetchone()
 
@@ -105,7 +105,7 @@ def assert_consistent(read: Read) -> None:
     """One snapshot agrees with itself: its name, its build row, and every mart over the same calls."""
     assert SNAPSHOT_NAME.fullmatch(read.snapshot).group(1) == read.build_id
     assert read.route_weekly_calls == read.calls
-    assert read.route_weekly_cost_usd == read.action_costs_cost_usd
+    assert read.route_weekly_cost_usd == read.status_cost_usd
     assert read.route_weekly_cost_usd > 0
 
 

@@ -26,13 +26,15 @@ def test_the_project_models_are_ordered_by_what_they_read():
             if read in order:
                 assert order.index(read) < order.index(model.name), (read, model.name)
     by_name = {m.name: m for m in models}
-    assert by_name["marts.route_weekly"].reads == {"marts.action_costs", "marts.call_costs"}
+    assert by_name["marts.route_weekly"].reads == {"intermediate.int_route_week_rollup"}
+    assert by_name["intermediate.int_route_week_rollup"].reads == {"marts.call_costs"}
     assert by_name["intermediate.int_call_costs"].reads == {
         "staging.stg_calls", "staging.stg_model_map", "staging.stg_prices",
     }  # fmt: skip
     assert by_name["staging.stg_calls"].materialized == "view"
     assert by_name["marts.call_costs"].materialized == "view"  # by its header
-    assert by_name["marts.action_costs"].materialized == "table"
+    assert by_name["intermediate.int_route_week_rollup"].materialized == "table"  # by its header
+    assert by_name["marts.route_weekly"].materialized == "table"
 
 
 def test_cte_names_are_not_tables_and_headers_set_materialization(tmp_path):

@@ -1,11 +1,10 @@
 -- materialized: view
 -- One row per model call with what it cost, its cost components, and the route and
--- ISO week of the action it belongs to (from marts.action_costs: every call of an
--- action counts in the same route-week).
+-- ISO week of the action it belongs to (every call of an action counts in the same
+-- route-week, decided in intermediate.int_actions).
 --
 -- A view: one row per call would double the warehouse, and computing it takes a
--- fraction of the time writing it would. The marts that need calls read it in the
--- build; analysts query it like a table.
+-- fraction of the time writing it would. Analysts query it like a table.
 with
 
 calls as (
@@ -13,7 +12,16 @@ calls as (
 ),
 
 actions as (
-    select action_id, route, week from marts.action_costs
+    select
+        action_id,
+        route,
+        week,
+        first_call_id,
+        completed as action_completed,
+        has_retry as action_has_retry,
+        has_fallback as action_has_fallback,
+        outcome as action_final_outcome
+    from intermediate.int_actions
 ),
 
 final as (
@@ -22,9 +30,14 @@ final as (
         calls.call_id,
         calls.action_id,
 
-        -- the action's route and week
+        -- the action's route and week, and what became of the action
         actions.week,
         actions.route,
+        calls.call_id = actions.first_call_id as is_first_call_of_action,
+        actions.action_completed,
+        actions.action_has_retry,
+        actions.action_has_fallback,
+        actions.action_final_outcome,
 
         -- the call
         calls.route as call_route,

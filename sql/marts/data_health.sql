@@ -13,8 +13,8 @@ loads as (
     select * from raw.loads
 ),
 
-calls as (
-    select * from intermediate.int_call_costs
+unpriced_models as (
+    select * from intermediate.int_route_week_rollup where grain = 'unpriced model'
 ),
 
 reject_kinds as (
@@ -54,16 +54,13 @@ unpriced as (
         'unpriced calls' as check_name,
         provider || '/' || model as subject,
         case
-            when any_value(price_model) is null then 'no price in the catalog or in genai-prices'
-            else 'matched ' || any_value(price_provider) || '/' || any_value(price_model)
-                || ', which has no price on these dates'
+            when price_model is null then 'no price in the catalog or in genai-prices'
+            else 'matched ' || price_provider || '/' || price_model || ', which has no price on these dates'
         end as detail,
-        count(*) as n_rows,
-        min(ts) as first_seen,
-        max(ts) as last_seen
-    from calls
-    where not is_priced
-    group by provider, model
+        calls as n_rows,
+        first_seen,
+        last_seen
+    from unpriced_models
 ),
 
 loaded as (

@@ -2,21 +2,19 @@
 -- back for that reason, and what those fallback calls cost.
 with
 
-calls as (
-    select * from marts.call_costs
+rollup as (
+    select * from intermediate.int_route_week_rollup where grain = 'fallback reason'
 ),
 
-fallbacks as (
+final as (
     select
         week,
         route,
-        coalesce(fallback_reason, 'unspecified') as fallback_reason,
-        count(*) as fallback_calls,
-        count(distinct action_id) as actions,
-        sum(cost_usd) as cost_usd
-    from calls
-    where call_role = 'fallback'
-    group by week, route, coalesce(fallback_reason, 'unspecified')
+        fallback_reason,
+        calls as fallback_calls,
+        actions,
+        cost_usd
+    from rollup
 )
 
-select * from fallbacks
+select * from final

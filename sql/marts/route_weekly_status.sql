@@ -2,26 +2,19 @@
 -- error rate broken down by the error taxonomy.
 with
 
-calls as (
-    select * from marts.call_costs
-),
-
-by_status as (
-    select
-        week,
-        route,
-        status,
-        count(*) as calls,
-        sum(cost_usd) as cost_usd
-    from calls
-    group by week, route, status
+rollup as (
+    select * from intermediate.int_route_week_rollup where grain = 'status'
 ),
 
 final as (
     select
-        *,
+        week,
+        route,
+        status,
+        calls,
+        cost_usd,
         calls / sum(calls) over (partition by week, route) as share_of_calls
-    from by_status
+    from rollup
 )
 
 select * from final
