@@ -75,8 +75,8 @@ def run_build(
         con.execute("SET preserve_insertion_order = false")
         con.execute("BEGIN TRANSACTION")
         try:
-            write_prices(con, book)
             resolutions = write_model_map(con, book)
+            write_prices(con, book, resolutions)
             built = models.build(con, ordered, on_built)
             con.execute("COMMIT")
         except BaseException:
@@ -90,9 +90,16 @@ def run_build(
     return BuildResult(build_id, built_at, built, snapshot, unpriced)
 
 
-def write_prices(con: duckdb.DuckDBPyConnection, book: PriceBook) -> None:
-    """Replace raw.prices with the merged catalog."""
-    _replace_table(con, "raw.prices", prices_table(book))
+def write_prices(con: duckdb.DuckDBPyConnection, book: PriceBook, resolutions: list[Resolution]) -> None:
+    """Replace raw.prices with the merged catalog's rows for the models in use.
+
+    In use: every model of the team's catalog and every model a logged call resolves
+    to. The thousands of other published models stay out of the warehouse;
+    `routeledger prices list` shows them.
+    """
+    used = {(r.price_provider, r.price_model) for r in resolutions if r.price_model is not None}
+    used |= {(m.provider, m.model) for m in book.catalog.models}
+    _replace_table(con, "raw.prices", prices_table(book, used))
 
 
 def write_model_map(con: duckdb.DuckDBPyConnection, book: PriceBook) -> list[Resolution]:
@@ -140,7 +147,8 @@ def unpriced_calls(con: duckdb.DuckDBPyConnection, book: PriceBook) -> list[tupl
         con.unregister("__check_model_map")
 
 
-def prices_table(book: PriceBook) -> pa.Table:
+def prices_table(book: PriceBook, models: set[tuple[str, str]] | None = None) -> pa.Table:
+    rows = book.rows() if models is None else [r for key in sorted(models) for r in book.models[key].rows]
     return pa.Table.from_pylist(
         [
             {
@@ -163,7 +171,7 @@ def prices_table(book: PriceBook) -> pa.Table:
                 "model_tier": r.model_tier,
                 "source": r.source,
             }
-            for r in book.rows()
+            for r in rows
         ],
         schema=PRICES_SCHEMA,
     )

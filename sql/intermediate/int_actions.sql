@@ -2,27 +2,22 @@
 -- completed. Read from the calls as logged, so no price is computed here.
 --
 -- An action belongs to the route and ISO week (Monday 00:00 UTC) of its earliest
--- call; calls that started at the same instant are ordered by a hash of call_id, so
--- the choice never depends on the order rows were read in.
+-- call. Ties between calls that started at the same instant go by value (the
+-- alphabetically first route, the last outcome, the first fallback reason), so
+-- nothing depends on the order rows were read in.
 -- Completed: the router's explicit action_outcome when any call carries one (the
 -- latest such call's word); otherwise when at least one primary, retry or fallback
 -- call has status ok and quality_passed is not false.
 with
 
 calls as (
-    select
-        *,
-        -- call order within an action: start time, then a hash of call_id for ties
-        epoch_us(ts)::hugeint * 18446744073709551616 + hash(call_id) as call_order
-    from staging.stg_calls
+    select * from staging.stg_calls
 ),
 
 rolled_up as (
     select
         action_id,
-        arg_min(call_id, call_order) as first_call_id,
-        arg_min(route, call_order) as route,
-        min(ts) as started_at,
+        min({'ts': ts, 'route': route}) as first_call,
         bool_or(call_role = 'retry') as has_retry,
         bool_or(call_role = 'fallback') as has_fallback,
         bool_or(
@@ -30,9 +25,25 @@ rolled_up as (
             and status = 'ok'
             and quality_passed is distinct from false
         ) as has_good_answer,
-        arg_max(action_outcome, call_order) filter (where action_outcome is not null) as router_outcome
+        max({'ts': ts, 'outcome': action_outcome}) filter (where action_outcome is not null) as last_router_word,
+        min({'ts': ts, 'reason': coalesce(fallback_reason, 'unspecified')}) filter (where call_role = 'fallback')
+            as first_fallback
     from calls
     group by action_id
+),
+
+with_outcome as (
+    select
+        action_id,
+        first_call.route as route,
+        first_call.ts as started_at,
+        coalesce(last_router_word.outcome, case when has_good_answer then 'completed' else 'failed' end)
+            as outcome,
+        last_router_word is not null as is_outcome_from_router,
+        has_retry,
+        has_fallback,
+        first_fallback.reason as first_fallback_reason
+    from rolled_up
 ),
 
 final as (
@@ -41,14 +52,13 @@ final as (
         route,
         cast(date_trunc('week', timezone('UTC', started_at)) as date) as week,
         started_at,
-        first_call_id,
-        coalesce(router_outcome, case when has_good_answer then 'completed' else 'failed' end) as outcome,
-        router_outcome is not null as is_outcome_from_router,
-        coalesce(router_outcome, case when has_good_answer then 'completed' else 'failed' end) = 'completed'
-            as completed,
+        outcome,
+        is_outcome_from_router,
+        outcome = 'completed' as completed,
         has_retry,
-        has_fallback
-    from rolled_up
+        has_fallback,
+        first_fallback_reason
+    from with_outcome
 )
 
 select * from final

@@ -1,135 +1,97 @@
 -- materialized: table
--- The calls of each route-week rolled up once for all the weekly marts: one pass over
--- marts.call_costs (calls priced and counted in their action's route and week),
--- grouped four ways. `grain` says which way a row is grouped:
---   'route week'      one row per (week, route): totals, counts, latency percentiles
---   'status'          one row per (week, route, status)
---   'fallback reason' one row per (week, route, fallback_reason), fallback calls only
---   'unpriced model'  one row per logged (provider, model) with unpriced calls
--- Actions are counted on their first call (is_first_call_of_action), so the action
--- counts here equal those of intermediate.int_actions.
+-- Everything the weekly marts need, in one pass over the priced calls. A row's `grain`
+-- says what it counts:
+--   'actions'     one row per (week, route, first fallback reason or NULL): action counts
+--   'calls'       one row per (week, route) and combination of call_role, status,
+--                 fallback_reason, provider, model, tier, priced, response-cache hit:
+--                 call counts, tokens and money, all additive
+--   'latency'     one row per (week, route): p50/p95 latency of the calls that started
+--                 in that week on that route, response-cache hits excluded
+-- Actions and their calls count in the week and route of the action's earliest call
+-- (intermediate.int_actions); latency, a property of each call, counts where the call
+-- started (the same row but for the few actions that run past Sunday midnight).
 with
 
-calls as materialized (
-    select
-        week,
-        route,
-        action_id,
-        call_role,
-        status,
-        fallback_reason,
-        provider,
-        model,
-        price_provider,
-        price_model,
-        model_tier,
-        is_first_call_of_action,
-        action_completed,
-        action_has_retry,
-        action_has_fallback,
-        action_final_outcome,
-        is_response_cache_hit,
-        is_priced,
-        input_tokens,
-        cached_input_tokens,
-        output_tokens,
-        tool_calls,
-        latency_ms,
-        cost_usd,
-        cache_savings_usd,
-        ts
-    from marts.call_costs
+actions as materialized (
+    select * from intermediate.int_actions
 ),
 
-route_week as (
-    select
-        'route week' as grain,
-        week,
-        route,
-
-        -- actions
-        count(*) filter (where is_first_call_of_action) as actions,
-        count(*) filter (where is_first_call_of_action and action_completed) as completed_actions,
-        count(*) filter (where is_first_call_of_action and action_final_outcome = 'failed') as failed_actions,
-        count(*) filter (where is_first_call_of_action and action_final_outcome = 'abandoned') as abandoned_actions,
-        count(*) filter (where is_first_call_of_action and action_has_fallback) as actions_with_fallback,
-        count(*) filter (where is_first_call_of_action and action_has_retry) as actions_with_retry,
-
-        -- calls
-        count(*) as calls,
-        count(*) filter (where call_role = 'retry') as retry_calls,
-        count(*) filter (where call_role = 'fallback') as fallback_calls,
-        count(*) filter (where status <> 'ok') as error_calls,
-        count(*) filter (where not is_priced) as unpriced_calls,
-        count(*) filter (where model_tier = 'premium') as premium_calls,
-        count(*) filter (where is_response_cache_hit) as response_cache_hits,
-        count(*) filter (where not is_response_cache_hit and input_tokens > 0) as prompt_cache_eligible_calls,
-        count(*) filter (
-            where not is_response_cache_hit and input_tokens > 0 and cached_input_tokens > 0
-        ) as prompt_cache_hit_calls,
-
-        -- tokens
-        sum(cached_input_tokens) filter (where not is_response_cache_hit) as cached_input_tokens,
-        sum(input_tokens) filter (where not is_response_cache_hit) as input_tokens,
-        sum(output_tokens) filter (where not is_response_cache_hit) as output_tokens,
-        sum(tool_calls) as tool_calls,
-
-        -- money
-        sum(cost_usd) as cost_usd,
-        sum(cache_savings_usd) as cache_savings_usd,
-
-        -- latency
-        quantile_cont(latency_ms, 0.5) filter (where not is_response_cache_hit) as p50_latency_ms,
-        quantile_cont(latency_ms, 0.95) filter (where not is_response_cache_hit) as p95_latency_ms
-    from calls
-    group by week, route
+calls as (
+    select * from intermediate.int_call_costs
 ),
 
-by_status as (
+action_counts as (
     select
-        'status' as grain,
+        'actions' as grain,
         week,
         route,
-        status,
-        count(*) as calls,
-        sum(cost_usd) as cost_usd
-    from calls
-    group by week, route, status
+        first_fallback_reason as fallback_reason,
+        count(*) as actions,
+        count(*) filter (where completed) as completed_actions,
+        count(*) filter (where outcome = 'failed') as failed_actions,
+        count(*) filter (where outcome = 'abandoned') as abandoned_actions,
+        count(*) filter (where has_fallback) as actions_with_fallback,
+        count(*) filter (where has_retry) as actions_with_retry
+    from actions
+    group by week, route, first_fallback_reason
 ),
 
-by_fallback_reason as (
+call_counts as (
     select
-        'fallback reason' as grain,
+        'calls' as grain,
+        actions.week,
+        actions.route,
+        calls.call_role,
+        calls.status,
+        calls.fallback_reason,
+        calls.provider,
+        calls.model,
+        calls.is_priced,
+        calls.is_response_cache_hit,
+        -- these follow from (provider, model)
+        any_value(calls.price_provider) as price_provider,
+        any_value(calls.price_model) as price_model,
+        any_value(calls.model_tier) as model_tier,
+        count(*) as calls,
+        count(*) filter (where calls.input_tokens > 0) as calls_with_input,
+        count(*) filter (where calls.input_tokens > 0 and calls.cached_input_tokens > 0) as calls_with_cached_input,
+        sum(calls.input_tokens) as input_tokens,
+        sum(calls.cached_input_tokens) as cached_input_tokens,
+        sum(calls.output_tokens) as output_tokens,
+        sum(calls.tool_calls) as tool_calls,
+        sum(calls.cost_usd) as cost_usd,
+        sum(calls.cache_savings_usd) as cache_savings_usd,
+        min(calls.ts) filter (where not calls.is_priced) as first_seen,
+        max(calls.ts) filter (where not calls.is_priced) as last_seen
+    from calls
+    inner join actions using (action_id)
+    group by
+        actions.week, actions.route, calls.call_role, calls.status, calls.fallback_reason,
+        calls.provider, calls.model, calls.is_priced, calls.is_response_cache_hit
+),
+
+latency_quantiles as (
+    select
+        cast(date_trunc('week', timezone('UTC', ts)) as date) as week,
+        route,
+        quantile_cont(latency_ms, [0.5, 0.95]) as quantiles
+    from staging.stg_calls
+    where not is_response_cache_hit
+    group by all
+),
+
+latency as (
+    select
+        'latency' as grain,
         week,
         route,
-        coalesce(fallback_reason, 'unspecified') as fallback_reason,
-        count(*) as calls,
-        count(distinct action_id) as actions,
-        sum(cost_usd) as cost_usd
-    from calls
-    where call_role = 'fallback'
-    group by week, route, coalesce(fallback_reason, 'unspecified')
-),
-
-unpriced_models as (
-    select
-        'unpriced model' as grain,
-        provider,
-        model,
-        any_value(price_provider) as price_provider,
-        any_value(price_model) as price_model,
-        count(*) as calls,
-        min(ts) as first_seen,
-        max(ts) as last_seen
-    from calls
-    where not is_priced
-    group by provider, model
+        quantiles[1] as p50_latency_ms,
+        quantiles[2] as p95_latency_ms
+    from latency_quantiles
 )
 
-select * from route_week
+select * from action_counts
 union all by name
-select * from by_status
+select * from call_counts
 union all by name
-select * from by_fallback_reason
-union all by name
-select * from unpriced_models
+select * from latency

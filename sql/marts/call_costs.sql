@@ -16,7 +16,6 @@ actions as (
         action_id,
         route,
         week,
-        first_call_id,
         completed as action_completed,
         has_retry as action_has_retry,
         has_fallback as action_has_fallback,
@@ -33,7 +32,6 @@ final as (
         -- the action's route and week, and what became of the action
         actions.week,
         actions.route,
-        calls.call_id = actions.first_call_id as is_first_call_of_action,
         actions.action_completed,
         actions.action_has_retry,
         actions.action_has_fallback,

@@ -14,7 +14,17 @@ loads as (
 ),
 
 unpriced_models as (
-    select * from intermediate.int_route_week_rollup where grain = 'unpriced model'
+    select
+        provider,
+        model,
+        any_value(price_provider) as price_provider,
+        any_value(price_model) as price_model,
+        sum(calls) as calls,
+        min(first_seen) as first_seen,
+        max(last_seen) as last_seen
+    from intermediate.int_route_week_rollup
+    where grain = 'calls' and not is_priced
+    group by provider, model
 ),
 
 reject_kinds as (

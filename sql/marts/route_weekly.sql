@@ -11,11 +11,55 @@
 --   response_cache_hit_rate = response-cache hits / calls
 --   premium_share = calls on premium-tier models / calls
 --   error_rate = calls with a status other than ok / calls
---   p50/p95_latency_ms over calls, response-cache hits excluded
+--   p50/p95_latency_ms over the calls that started in the week on the route,
+--       response-cache hits excluded
 with
 
 rollup as (
-    select * from intermediate.int_route_week_rollup where grain = 'route week'
+    select * from intermediate.int_route_week_rollup
+),
+
+actions as (
+    select
+        week,
+        route,
+        sum(actions) as actions,
+        sum(completed_actions) as completed_actions,
+        sum(failed_actions) as failed_actions,
+        sum(abandoned_actions) as abandoned_actions,
+        sum(actions_with_fallback) as actions_with_fallback,
+        sum(actions_with_retry) as actions_with_retry
+    from rollup
+    where grain = 'actions'
+    group by week, route
+),
+
+calls as (
+    select
+        week,
+        route,
+        sum(calls) as calls,
+        sum(calls) filter (where call_role = 'retry') as retry_calls,
+        sum(calls) filter (where call_role = 'fallback') as fallback_calls,
+        sum(calls) filter (where status <> 'ok') as error_calls,
+        sum(calls) filter (where not is_priced) as unpriced_calls,
+        sum(calls) filter (where model_tier = 'premium') as premium_calls,
+        sum(calls) filter (where is_response_cache_hit) as response_cache_hits,
+        sum(calls_with_input) filter (where not is_response_cache_hit) as prompt_cache_eligible_calls,
+        sum(calls_with_cached_input) filter (where not is_response_cache_hit) as prompt_cache_hit_calls,
+        sum(input_tokens) filter (where not is_response_cache_hit) as input_tokens,
+        sum(cached_input_tokens) filter (where not is_response_cache_hit) as cached_input_tokens,
+        sum(output_tokens) filter (where not is_response_cache_hit) as output_tokens,
+        sum(tool_calls) as tool_calls,
+        sum(cost_usd) as cost_usd,
+        sum(cache_savings_usd) as cache_savings_usd
+    from rollup
+    where grain = 'calls'
+    group by week, route
+),
+
+latency as (
+    select week, route, p50_latency_ms, p95_latency_ms from rollup where grain = 'latency'
 ),
 
 final as (
@@ -24,41 +68,44 @@ final as (
         route,
 
         -- counts
-        actions,
-        completed_actions,
-        failed_actions,
-        abandoned_actions,
-        calls,
-        retry_calls,
-        fallback_calls,
-        error_calls,
-        unpriced_calls,
+        actions.actions,
+        actions.completed_actions,
+        actions.failed_actions,
+        actions.abandoned_actions,
+        calls.calls,
+        coalesce(calls.retry_calls, 0) as retry_calls,
+        coalesce(calls.fallback_calls, 0) as fallback_calls,
+        coalesce(calls.error_calls, 0) as error_calls,
+        coalesce(calls.unpriced_calls, 0) as unpriced_calls,
 
         -- money
-        cost_usd,
-        cast(cost_usd / nullif(completed_actions, 0) as decimal(18, 9)) as cost_per_completed_action_usd,
-        cache_savings_usd,
+        calls.cost_usd,
+        cast(calls.cost_usd / nullif(actions.completed_actions, 0) as decimal(18, 9)) as cost_per_completed_action_usd,
+        calls.cache_savings_usd,
 
         -- rates
-        actions_with_fallback / actions as fallback_rate,
-        actions_with_retry / actions as retry_rate,
-        prompt_cache_hit_calls / nullif(prompt_cache_eligible_calls, 0) as prompt_cache_hit_rate,
-        cached_input_tokens / nullif(input_tokens, 0) as cached_token_share,
-        response_cache_hits / calls as response_cache_hit_rate,
-        premium_calls / calls as premium_share,
-        error_calls / calls as error_rate,
-        calls / actions as calls_per_action,
-        tool_calls / actions as tool_calls_per_action,
+        actions.actions_with_fallback / actions.actions as fallback_rate,
+        actions.actions_with_retry / actions.actions as retry_rate,
+        coalesce(calls.prompt_cache_hit_calls, 0) / nullif(calls.prompt_cache_eligible_calls, 0)
+            as prompt_cache_hit_rate,
+        calls.cached_input_tokens / nullif(calls.input_tokens, 0) as cached_token_share,
+        coalesce(calls.response_cache_hits, 0) / calls.calls as response_cache_hit_rate,
+        coalesce(calls.premium_calls, 0) / calls.calls as premium_share,
+        coalesce(calls.error_calls, 0) / calls.calls as error_rate,
+        calls.calls / actions.actions as calls_per_action,
+        calls.tool_calls / actions.actions as tool_calls_per_action,
 
         -- tokens
-        input_tokens,
-        cached_input_tokens,
-        output_tokens,
+        calls.input_tokens,
+        calls.cached_input_tokens,
+        calls.output_tokens,
 
         -- latency
-        p50_latency_ms,
-        p95_latency_ms
-    from rollup
+        latency.p50_latency_ms,
+        latency.p95_latency_ms
+    from actions
+    inner join calls using (week, route)
+    left join latency using (week, route)
 )
 
 select * from final

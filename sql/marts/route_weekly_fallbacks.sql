@@ -1,9 +1,33 @@
--- One row per (week, route, fallback_reason): fallback calls, the actions that fell
--- back for that reason, and what those fallback calls cost.
+-- One row per (week, route, fallback_reason): the fallback calls made for that reason
+-- and what they cost, and the actions whose first fallback was for that reason (so the
+-- actions add up to the route-week's actions with a fallback).
 with
 
 rollup as (
-    select * from intermediate.int_route_week_rollup where grain = 'fallback reason'
+    select * from intermediate.int_route_week_rollup
+),
+
+calls as (
+    select
+        week,
+        route,
+        coalesce(fallback_reason, 'unspecified') as fallback_reason,
+        sum(calls) as fallback_calls,
+        sum(cost_usd) as cost_usd
+    from rollup
+    where grain = 'calls' and call_role = 'fallback'
+    group by all
+),
+
+actions as (
+    select
+        week,
+        route,
+        fallback_reason,
+        sum(actions) as actions
+    from rollup
+    where grain = 'actions' and fallback_reason is not null
+    group by all
 ),
 
 final as (
@@ -11,10 +35,11 @@ final as (
         week,
         route,
         fallback_reason,
-        calls as fallback_calls,
-        actions,
-        cost_usd
-    from rollup
+        coalesce(calls.fallback_calls, 0) as fallback_calls,
+        coalesce(actions.actions, 0) as actions,
+        coalesce(calls.cost_usd, 0) as cost_usd
+    from calls
+    full outer join actions using (week, route, fallback_reason)
 )
 
 select * from final

@@ -2,19 +2,26 @@
 -- error rate broken down by the error taxonomy.
 with
 
-rollup as (
-    select * from intermediate.int_route_week_rollup where grain = 'status'
+calls as (
+    select * from intermediate.int_route_week_rollup where grain = 'calls'
 ),
 
-final as (
+by_status as (
     select
         week,
         route,
         status,
-        calls,
-        cost_usd,
+        sum(calls) as calls,
+        sum(cost_usd) as cost_usd
+    from calls
+    group by week, route, status
+),
+
+final as (
+    select
+        *,
         calls / sum(calls) over (partition by week, route) as share_of_calls
-    from rollup
+    from by_status
 )
 
 select * from final
