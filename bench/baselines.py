@@ -183,31 +183,36 @@ def pandas_route_weekly(parquet: str, warehouse: str, out: str) -> None:
     model_map = con.execute("SELECT provider, model, price_provider, price_model FROM raw.model_map").df()
     con.close()
 
+    # The price of a call depends only on (provider, model, service tier, UTC date): resolve
+    # each distinct combination (a few thousand), then bring the rates to the calls in one merge.
+    calls["call_date"] = calls["ts"].dt.tz_convert(None).dt.floor("D")
+    call_key = ["provider", "model", "service_tier", "call_date"]
+    combos = calls[call_key].drop_duplicates()
+
     # the priced model, and the tier priced for it (the default tier's when the call's has none)
-    calls = calls.merge(model_map, on=["provider", "model"], how="left")
+    combos = combos.merge(model_map, on=["provider", "model"], how="left")
     price_key = ["price_provider", "price_model", "priced_service_tier"]
     prices = prices.rename(
         columns={"provider": "price_provider", "model": "price_model", "service_tier": "priced_service_tier"}
     )
     tiers = prices[price_key].drop_duplicates().assign(service_tier=lambda t: t["priced_service_tier"])
-    calls = calls.merge(tiers, on=["price_provider", "price_model", "service_tier"], how="left")
-    calls["priced_service_tier"] = calls["priced_service_tier"].fillna("default")
+    combos = combos.merge(tiers, on=["price_provider", "price_model", "service_tier"], how="left")
+    combos["priced_service_tier"] = combos["priced_service_tier"].fillna("default")
 
-    # the price row in force on the call's UTC date
+    # the price row in force on the date
     prices = prices.sort_values([*price_key, "effective_from"])
     prices["effective_to"] = prices.groupby(price_key)["effective_from"].shift(-1)
-    calls["row"] = np.arange(len(calls))
-    calls["call_date"] = calls["ts"].dt.tz_convert(None).dt.floor("D")
-    candidates = calls[["row", "call_date", *price_key]].merge(prices, on=price_key)
+    candidates = combos.merge(prices, on=price_key)
     in_force = candidates[
         (candidates["call_date"] >= candidates["effective_from"])
         & (candidates["effective_to"].isna() | (candidates["call_date"] < candidates["effective_to"]))
     ]
     rate_columns = [f"{k}_usd_per_mtok" for k in TOKEN_CLASSES]
     long_columns = [f"long_context_{c}" for c in rate_columns]
+    # (pandas matches a missing service_tier with a missing one, which is what is meant here)
     calls = calls.merge(
-        in_force[["row", "batch_multiplier", "long_context_threshold_tokens", *rate_columns, *long_columns]],
-        on="row",
+        in_force[[*call_key, "batch_multiplier", "long_context_threshold_tokens", *rate_columns, *long_columns]],
+        on=call_key,
         how="left",
     )
 
@@ -225,6 +230,7 @@ def pandas_route_weekly(parquet: str, warehouse: str, out: str) -> None:
     )
     multiplier = calls["batch_multiplier"].where(calls["batch"], 1.0)
     calls["cost_usd"] = (tokens / 1e6 * multiplier).mask(calls["response_cache_hit"], 0.0)
+    calls = calls.drop(columns=["batch_multiplier", "long_context_threshold_tokens", *rate_columns, *long_columns])
 
     # per call flags, then one row per action in the order of its calls
     answered = calls["call_role"].isin(["primary", "retry", "fallback"]) & (calls["status"] == "ok")
@@ -234,7 +240,9 @@ def pandas_route_weekly(parquet: str, warehouse: str, out: str) -> None:
     eligible = ~calls["response_cache_hit"] & (calls["input_tokens"] > 0)
     calls["prompt_cache_eligible"] = eligible
     calls["prompt_cache_hit"] = eligible & (calls["cached_input_tokens"] > 0)
-    calls = calls.sort_values(["ts", "call_id"])
+    action_columns = ["action_id", "route", "ts", "call_id", "action_outcome", "cost_usd"]
+    flags = ["is_good_answer", "is_retry", "is_fallback", "prompt_cache_eligible", "prompt_cache_hit"]
+    calls = calls[action_columns + flags].sort_values(["ts", "call_id"])
     by_action = calls.groupby("action_id", sort=False)
     actions = by_action.agg(
         route=("route", "first"),

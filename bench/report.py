@@ -51,6 +51,7 @@ def render(
 ) -> str:
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     repeats = max(len(m.runs) for m in measurements.values())
+    waited = sum(sum(m.waits) for m in measurements.values())
     generated = (
         "reused from an earlier run (same N, seed and period)"
         if inputs.reused
@@ -59,8 +60,12 @@ def render(
     lines = [
         "# routeledger benchmark",
         "",
-        f"`make bench` (`python -m bench.run --calls {n}`), {now}; the whole run took "
-        f"{_duration(total_seconds)} (data generation included).",
+        f"`make bench` (`python -m bench.run --calls {n}`), {now}. The whole run took {_duration(total_seconds)}: "
+        + ("input files reused, " if inputs.reused else f"{_duration(inputs.seconds)} writing the input files, ")
+        + f"{_duration(waited)} waiting for other processes to leave the machine idle, the rest measuring "
+        "and checking.",
+        "",
+        f"Code: {_code_version()}.",
         "",
         "## Machine",
         "",
@@ -150,6 +155,30 @@ def _disturbed(measurements: dict[str, Measurement]) -> list[str]:
         "",
         f"**Other processes were busy during: {steps}.** Those figures are pessimistic; rerun on a quiet machine.",
     ]
+
+
+def _code_version() -> str:
+    """The commit measured, and whether the code that runs (pipelines/, sql/, pricing/) differed from it."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "--", "pipelines", "sql", "pricing"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.splitlines()
+    except (OSError, subprocess.CalledProcessError):
+        return "not a git checkout"
+    if not changed:
+        return f"commit {commit}"
+    files = ", ".join(line[3:] for line in changed[:6]) + (", ..." if len(changed) > 6 else "")
+    return f"commit {commit} with uncommitted changes to {files}"
 
 
 def _machine() -> list[str]:

@@ -1,6 +1,10 @@
 """`make bench`: time routeledger's ingest and build against baselines measured in the same run.
 
-    .venv/bin/python -m bench.run [--calls N]      (or BENCH_CALLS=N; default 10,000,000)
+    .venv/bin/python -m bench.run [--calls N] [--repeat K] [--quiet-wait SECONDS]
+
+N calls (BENCH_CALLS; default 10,000,000); each step run K times, the fastest counting
+(BENCH_REPEAT; default 1); before each step, up to SECONDS (default 300) of waiting for
+other processes to leave the CPUs idle.
 
 1. Writes N demo calls into bench/data/ as Parquet and as JSONL, or reuses the files
    of an earlier run with the same N, seed and end date.
@@ -155,6 +159,7 @@ def _count_calls(db: Path) -> int:
     import duckdb
 
     con = duckdb.connect(str(db), read_only=True)
+    con.execute("SET enable_progress_bar = false")
     try:
         return con.execute("SELECT count(*) FROM raw.calls").fetchone()[0]
     finally:
