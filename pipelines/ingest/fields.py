@@ -163,7 +163,7 @@ def parse_expr(f: Field, raw: str) -> str:
         # The round trip refuses what DuckDB's cast would bend (1.5 -> 2, 0x10, 1_000);
         # an integral float such as 2.0 (pandas writes token counts so) is kept.
         return (
-            f"CASE WHEN TRY_CAST({raw} AS BIGINT)::VARCHAR = {raw} THEN {raw}::BIGINT "
+            f"CASE WHEN TRY_CAST({raw} AS BIGINT)::VARCHAR = {raw} THEN TRY_CAST({raw} AS BIGINT) "
             f"WHEN regexp_full_match({raw}, '-?[0-9]+[.]0*') THEN TRY_CAST(split_part({raw}, '.', 1) AS BIGINT) END"
         )
     if f.kind == "float":

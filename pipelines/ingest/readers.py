@@ -123,12 +123,15 @@ def direct(source: SourceFile, layout: Layout) -> tuple[str, dict[str, str], fro
     """(relation, raw_column, typed) for streaming the file into validation."""
     columns = layout.columns
     if source.format == "jsonl":
+        # Every field is read as text, but ts: the reader's TIMESTAMPTZ accepts exactly the
+        # ISO-8601 strings the text parse accepts and fails on anything else (epoch
+        # milliseconds included), which sends the file to the checked path.
         relation = (
             f"SELECT * FROM read_json({quote(str(source.path))}, format='newline_delimited', records=true, "
-            f"columns={_all_varchar_struct()}, compression={_compression(source)}, "
+            f"columns={_reader_struct(ts_type='TIMESTAMPTZ')}, compression={_compression(source)}, "
             f"maximum_object_size={MAX_LINE_BYTES})"
         )
-        return relation, {name: name for name in FIELD_NAMES}, frozenset()
+        return relation, {name: name for name in FIELD_NAMES}, frozenset({"ts"})
     if source.format == "csv":
         return f"SELECT * FROM {_csv_reader(source, layout)}", _raw_columns(columns, frozenset()), frozenset()
     typed = _typed_fields(columns)
@@ -382,8 +385,9 @@ def _record_json(columns: Columns) -> str:
     return f"to_json({{{pairs}}})::VARCHAR"
 
 
-def _all_varchar_struct() -> str:
-    return "{" + ", ".join(f"{quote(f.name)}: 'VARCHAR'" for f in FIELDS) + "}"
+def _reader_struct(ts_type: str = "VARCHAR") -> str:
+    """read_json's `columns`: every field as text, optionally ts in another type."""
+    return "{" + ", ".join(f"{quote(f.name)}: {quote(ts_type if f.name == 'ts' else 'VARCHAR')}" for f in FIELDS) + "}"
 
 
 def _json_structure() -> str:
