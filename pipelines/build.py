@@ -110,6 +110,16 @@ def write_model_map(con: duckdb.DuckDBPyConnection, book: PriceBook) -> list[Res
     return resolutions
 
 
+def models_in_use(db: str | Path | None, book: PriceBook) -> set[tuple[str, str]]:
+    """The priced models the warehouse's logged calls resolve to; empty without a warehouse."""
+    warehouse = Warehouse.at(db)
+    if not warehouse.path.exists():
+        return set()
+    with warehouse.reader() as con:
+        seen = con.execute("SELECT DISTINCT provider, model FROM raw.calls").fetchall()
+    return {(r.price_provider, r.price_model) for r in resolve_models(book, seen) if r.price_model is not None}
+
+
 def unpriced_calls(con: duckdb.DuckDBPyConnection, book: PriceBook) -> list[tuple]:
     """(provider, model, calls, first, last, why) for logged calls that no price covers.
 

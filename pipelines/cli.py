@@ -137,18 +137,23 @@ def run_app(
 def prices_list(
     provider: Annotated[str | None, typer.Option(help="Only this provider")] = None,
     model: Annotated[str | None, typer.Option(help="Only models whose id contains this")] = None,
+    db: DbOption = None,
     prices: PricesOption = None,
 ) -> None:
-    """Show effective-dated prices per 1M tokens: the team's catalog, or any model when filtered."""
+    """Show effective-dated prices per 1M tokens: your catalog and the models your logs use.
+
+    With --provider or --model, any published model that matches.
+    """
+    from pipelines.build import models_in_use
     from pipelines.pricing import build_price_book
     from pipelines.views import price_table
 
     book = build_price_book(prices)
-    catalog_keys = {(m.provider, m.model) for m in book.catalog.models}
+    shown = {(m.provider, m.model) for m in book.catalog.models} | models_in_use(db, book)
     rows = [
         row
         for key, entry in sorted(book.models.items())
-        if (provider or model or key in catalog_keys)
+        if (provider or model or key in shown)
         and (provider is None or key[0] == provider.lower())
         and (model is None or model.lower() in key[1] or any(model.lower() in a for a in entry.aliases))
         for row in entry.rows
@@ -158,7 +163,7 @@ def prices_list(
     out.print(price_table(rows))
     if not (provider or model):
         out.print(
-            f"{len(book.models) - len(catalog_keys):,} more published models from genai-prices: "
+            f"{len(book.models) - len(shown):,} more published models from genai-prices: "
             "filter with --provider or --model to see them",
             highlight=False,
         )
