@@ -1,7 +1,7 @@
 # routeledger: the two commands of the README, and the tools around them.
 #   make demo   set up, generate demo data, ingest, build, serve http://127.0.0.1:8501
 #   make test   set up (Python packages, Chromium) and run the whole suite
-#   make bench  the benchmark of bench/README.md (not part of make test)
+#   make bench  the benchmark (BENCH_CALLS=N, default 10M); writes bench/results.md
 #   make lint   ruff
 
 PYTHON ?= python3
