@@ -23,8 +23,13 @@ def cost_per_completed_action_by_route(frame: pl.DataFrame) -> go.Figure:
     return figure
 
 
-def weekly_trend(frame: pl.DataFrame, column: str, label: str) -> go.Figure:
+def weekly_trend(frame: pl.DataFrame, column: str, label: str, log_scale: bool = False) -> go.Figure:
+    """One line per route across weeks. A log scale shows cheap and dear routes' changes alike."""
     data = frame.select("week", "route", pl.col(column).cast(pl.Float64))
-    figure = px.line(data, x="week", y=column, color="route", markers=True, labels={column: label, "week": ""})
+    figure = px.line(
+        data, x="week", y=column, color="route", markers=True, labels={column: label, "week": ""}, log_y=log_scale
+    )
     figure.update_layout(margin={"l": 0, "r": 0, "t": 10, "b": 0}, height=360, legend_title_text="")
+    if column.endswith("_rate") or column.endswith("_share"):
+        figure.update_yaxes(tickformat=".0%")
     return figure

@@ -54,7 +54,8 @@ ORDER BY cost_usd DESC, route
 """
 
 ROUTE_TREND = """
-SELECT week, route, cost_usd, cost_per_completed_action_usd, fallback_rate
+SELECT week, route, cost_usd, cost_per_completed_action_usd, fallback_rate, retry_rate,
+       premium_share, prompt_cache_hit_rate, error_rate
 FROM marts.route_weekly
 ORDER BY week, route
 """

@@ -4,6 +4,16 @@ import streamlit as st
 
 from app import charts, data
 
+# What the trend chart can show: label -> (column of marts.route_weekly, log scale)
+TRENDS = {
+    "cost / completed action": ("cost_per_completed_action_usd", True),
+    "fallbacks": ("fallback_rate", False),
+    "retries": ("retry_rate", False),
+    "premium": ("premium_share", False),
+    "cache hits": ("prompt_cache_hit_rate", False),
+    "cost": ("cost_usd", True),
+}
+
 st.title("Routes by week")
 snapshot = data.current_snapshot()
 if snapshot is None:
@@ -25,6 +35,8 @@ st.dataframe(
     hide_index=True,
     column_config={
         "route": st.column_config.TextColumn("route"),
+        "completed_actions": st.column_config.NumberColumn("completed"),
+        "unpriced_calls": st.column_config.NumberColumn("unpriced calls"),
         "cost_usd": st.column_config.NumberColumn("cost", format="dollar"),
         "cost_per_completed_action_usd": st.column_config.NumberColumn("cost / completed action", format="$%.5f"),
         "cache_savings_usd": st.column_config.NumberColumn("cache savings", format="dollar"),
@@ -51,7 +63,7 @@ with left:
     st.plotly_chart(charts.cost_per_completed_action_by_route(table), width="stretch")
 with right:
     st.subheader("Across weeks")
+    measure = st.radio("Measure", list(TRENDS), horizontal=True, label_visibility="collapsed")
+    column, log_scale = TRENDS[measure]
     trend = data.route_trend(snapshot)
-    st.plotly_chart(
-        charts.weekly_trend(trend, "cost_per_completed_action_usd", "USD per completed action"), width="stretch"
-    )
+    st.plotly_chart(charts.weekly_trend(trend, column, measure, log_scale), width="stretch")
