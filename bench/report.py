@@ -73,7 +73,7 @@ def render(
         "",
         "## Data",
         "",
-        f"- {n:,} calls, seed {seed}, 12 ISO weeks ending {end}, from `pipelines.demo.generator.write_calls`; "
+        f"- {n:,} calls, seed {seed}, 12 ISO weeks ending {end}, from `pipelines.demo.files.write_calls`; "
         f"files {generated}.",
         f"- Parquet (zstd): `{_relative(inputs.parquet)}`, {_mb(inputs.parquet.stat().st_size)} MB",
         f"- JSONL: `{_relative(inputs.jsonl)}`, {_mb(inputs.jsonl.stat().st_size)} MB",

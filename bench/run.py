@@ -193,7 +193,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 
 
 GENERATE = (
-    "import sys; from datetime import date; from pipelines.demo.generator import write_calls; "
+    "import sys; from datetime import date; from pipelines.demo.files import write_calls; "
     "write_calls(sys.argv[1], int(sys.argv[2]), seed=int(sys.argv[3]), fmt=sys.argv[4], "
     "end=date.fromisoformat(sys.argv[5]))"
 )

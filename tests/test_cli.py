@@ -11,7 +11,7 @@ import time
 import duckdb
 import pytest
 
-from pipelines.demo.generator import write_calls
+from pipelines.demo.files import write_calls
 from tests.conftest import ACME_CATALOG, CLI, ROOT, call, run_cli, write_jsonl
 
 

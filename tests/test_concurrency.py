@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.demo.generator import write_calls
+from pipelines.demo.files import write_calls
 from pipelines.warehouse import Warehouse, open_snapshot
 from tests.conftest import CLI, ROOT
 

@@ -13,13 +13,8 @@ import pytest
 from genai_prices.data_snapshot import get_snapshot
 
 from pipelines.demo import scenario
-from pipelines.demo.generator import (
-    default_end,
-    issue_counts,
-    iter_weeks,
-    write_calls,
-    write_demo,
-)
+from pipelines.demo.files import write_calls, write_demo
+from pipelines.demo.generator import default_end, issue_counts, iter_weeks
 from pipelines.ingest.fields import CALL_ROLES, FIELD_NAMES, FIELDS
 
 N_CALLS = 20_000

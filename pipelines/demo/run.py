@@ -37,7 +37,8 @@ def prepare(warehouse: Warehouse, calls: int, seed: int, end: date | None = None
     Returns the directory and whether files were (re)generated. A regenerated demo
     starts from an empty warehouse, so no stale demo rows stay behind.
     """
-    from pipelines.demo.generator import default_end, write_demo
+    from pipelines.demo.files import write_demo
+    from pipelines.demo.generator import default_end
 
     spec = DemoSpec(calls, seed, (end or default_end()).isoformat())
     directory = demo_dir(warehouse)

@@ -1,0 +1,136 @@
+"""The demo's files, written week by week from `iter_weeks`.
+
+`write_demo` lays out what the demo ingests: the gateway's gzipped JSON lines (with the
+data-quality issues) and the batch workers' Parquet; `write_calls` writes one clean file in
+any of FORMATS. Text timestamps are ISO-8601, as the gateway logs them.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from pipelines.demo import scenario as sc
+from pipelines.demo.generator import SCHEMA, iter_weeks, iter_weeks_with_cut_rows, labels
+from pipelines.demo.world import HOUR_MS
+
+FORMATS = ("parquet", "jsonl", "csv")
+
+
+def _utc_offset_minutes(ms: np.ndarray, zone: str) -> np.ndarray:
+    """The zone's UTC offset at each epoch-ms instant (offsets change on the hour in UTC)."""
+    if ms.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    tz = ZoneInfo(zone)
+    first, last = int(ms.min() // HOUR_MS), int(ms.max() // HOUR_MS)
+    hourly = [datetime.fromtimestamp(h * 3600, tz=tz).utcoffset().total_seconds() // 60 for h in range(first, last + 1)]
+    return np.array(hourly, dtype=np.int64)[ms // HOUR_MS - first]
+
+
+def _iso_timestamps(table: pa.Table) -> pa.Array:
+    """ts as ISO-8601 text: local time with its offset in GATEWAY_TIMEZONE regions, else UTC 'Z'."""
+    ts = table["ts"].combine_chunks()
+    ms = ts.cast(pa.int64()).fill_null(0).to_numpy()
+    region = table["region"].to_numpy(zero_copy_only=False)
+    offset = np.full(ms.size, -1_000_000)  # no offset: UTC
+    for name, zone in sc.GATEWAY_TIMEZONE.items():
+        local = region == name
+        offset[local] = _utc_offset_minutes(ms[local], zone)
+    shifted = np.where(offset == -1_000_000, ms, ms + offset * 60_000)
+    text = pc.strftime(pa.array(shifted, pa.timestamp("ms")), format="%Y-%m-%dT%H:%M:%S")
+    kinds, code = np.unique(offset, return_inverse=True)
+    suffixes = tuple(
+        "Z" if k == -1_000_000 else f"{'+' if k >= 0 else '-'}{abs(k) // 60:02d}:{abs(k) % 60:02d}" for k in kinds
+    )
+    joined = pc.binary_join_element_wise(text, labels(suffixes, code), "")
+    return pc.if_else(ts.is_null(), pa.scalar(None, pa.string()), joined)
+
+
+def _as_text_ts(table: pa.Table) -> pa.Table:
+    i = table.schema.get_field_index("ts")
+    return table.set_column(i, pa.field("ts", pa.string()), _iso_timestamps(table))
+
+
+def _ndjson(table: pa.Table) -> bytes:
+    """JSON lines, one per row, keys in FIELD_NAMES order, ts as ISO-8601 text."""
+    buffer = io.BytesIO()
+    pl.from_arrow(_as_text_ts(table)).write_ndjson(buffer)
+    return buffer.getvalue()
+
+
+def _broken_ndjson(table: pa.Table, cut: np.ndarray) -> bytes:
+    """JSON lines with the missing-ts rows' key dropped and the `cut` rows' lines cut in half."""
+    data = _ndjson(table).replace(b'"ts":null,', b"")
+    lines = data.split(b"\n")
+    for row in cut:  # a handful of rows
+        lines[row] = lines[row][: len(lines[row]) // 2]
+    return b"\n".join(lines)
+
+
+def write_demo(
+    out_dir: Path, n_calls: int = 1_000_000, seed: int = 7, end: date | None = None, weeks: int = 12
+) -> list[Path]:
+    """Write the demo's log files under `out_dir` and return their paths.
+
+    `gateway/gateway-<monday>.jsonl.gz`: every route but the batch one, one file per week;
+    `batch/batch-worker-<monday>.parquet`: the batch route, written by its workers. The
+    ISSUE_WEEK gateway file (only that one) holds bad lines and re-emitted duplicates.
+    Earlier demo files in those folders are removed first, so the folder is one period.
+    """
+    out_dir = Path(out_dir)
+    gateway_dir, batch_dir = out_dir / "gateway", out_dir / "batch"
+    for folder, pattern in ((gateway_dir, "gateway-*.jsonl.gz"), (batch_dir, "batch-worker-*.parquet")):
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob(pattern):
+            old.unlink()
+    paths = []
+    for monday, table, cut in iter_weeks_with_cut_rows(n_calls, seed, end, weeks, inject_issues=True):
+        is_batch = pc.equal(table["route"], sc.BATCH_ROUTE)
+        gateway = table.filter(pc.invert(is_batch))
+        gateway_rows = np.cumsum(~is_batch.to_numpy(zero_copy_only=False)) - 1
+        gateway_path = gateway_dir / f"gateway-{monday.isoformat()}.jsonl.gz"
+        data = _broken_ndjson(gateway, gateway_rows[cut]) if cut.size else _ndjson(gateway)
+        gateway_path.write_bytes(gzip.compress(data, compresslevel=3, mtime=0))
+        batch_path = batch_dir / f"batch-worker-{monday.isoformat()}.parquet"
+        pq.write_table(table.filter(is_batch), batch_path, compression="zstd")
+        paths += [gateway_path, batch_path]
+    return paths
+
+
+def write_calls(path: Path, n_calls: int, seed: int = 7, fmt: str = "parquet", end: date | None = None) -> Path:
+    """One clean file of `n_calls` calls (12 weeks), written week by week in bounded memory.
+
+    `fmt`: parquet (ts as timestamp with time zone), jsonl or csv (ts as ISO-8601 text, as
+    the gateway logs it); a path ending in .gz is gzip-compressed.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"write_calls: fmt must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    weeks = iter_weeks(n_calls, seed, end)
+    if fmt == "parquet":
+        with pq.ParquetWriter(path, SCHEMA, compression="zstd") as writer:
+            for _, table in weeks:
+                writer.write_table(table)
+        return path
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "wb") as out:
+        if fmt == "jsonl":
+            for _, table in weeks:
+                out.write(_ndjson(table))
+        else:
+            text_schema = _as_text_ts(SCHEMA.empty_table()).schema
+            with pacsv.CSVWriter(out, text_schema) as writer:
+                for _, table in weeks:
+                    writer.write_table(_as_text_ts(table))
+    return path
