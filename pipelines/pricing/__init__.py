@@ -1,0 +1,99 @@
+"""The price catalog: published prices from genai-prices, the team's catalog on top.
+
+`pricing/catalog.yaml` (DESIGN.md §3) is validated with pydantic (`catalog.py`); an entry
+there wins over the published price of the same provider and model (`published.py`).
+The merged result is a list of effective-dated price rows (`rows.py`), one per
+(provider, model, service tier, effective_from), with every default of the contract
+already applied, so `raw.prices` shows exactly the rates a call is charged.
+`resolve_models` maps the (provider, model) pairs seen in the logs onto them, using the
+catalog's aliases and genai-prices' own model matching.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from pipelines.pricing.catalog import DEFAULT_CATALOG, Catalog, load_catalog
+from pipelines.pricing.published import match_published, published_models, published_source
+from pipelines.pricing.rows import ModelPrices, PriceRow, catalog_rows
+
+__all__ = [
+    "DEFAULT_CATALOG",
+    "PriceBook",
+    "PriceRow",
+    "Resolution",
+    "build_price_book",
+    "load_catalog",
+    "published_source",
+    "resolve_models",
+]
+
+
+@dataclass
+class PriceBook:
+    """Every priced model: the catalog's entries over the published ones."""
+
+    models: dict[tuple[str, str], ModelPrices] = field(default_factory=dict)
+    catalog: Catalog = field(default_factory=Catalog)
+    catalog_path: Path | None = None
+
+    def rows(self) -> list[PriceRow]:
+        return [row for entry in self.models.values() for row in entry.rows]
+
+
+def build_price_book(catalog_path: Path | None = None) -> PriceBook:
+    catalog, path = load_catalog(catalog_path)
+    source = f"catalog {path}" if path else "catalog"
+    book = PriceBook(catalog=catalog, catalog_path=path)
+    for entry in published_models():
+        book.models[(entry.provider, entry.model)] = entry
+    for item in catalog.models:
+        key = (item.provider, item.model)
+        published = book.models.get(key)
+        if item.prices:
+            rows = tuple(r for p in item.prices for r in catalog_rows(item, p, source))
+            origin = source
+        elif published is not None:
+            rows = tuple(replace(r, model_tier=item.tier) for r in published.rows)
+            origin = published.source
+        else:
+            rows = ()
+            origin = source
+        aliases = tuple(dict.fromkeys([*item.aliases, *(published.aliases if published else ())]))
+        book.models[key] = ModelPrices(item.provider, item.model, item.tier, aliases, rows, origin)
+    return book
+
+
+@dataclass(frozen=True)
+class Resolution:
+    provider: str  # as logged
+    model: str  # as logged
+    price_provider: str | None
+    price_model: str | None
+    matched_by: str  # catalog | catalog alias | genai-prices | unpriced
+
+
+def resolve_models(book: PriceBook, seen: Iterable[tuple[str, str]]) -> list[Resolution]:
+    """Map each logged (provider, model) onto a priced model, or mark it unpriced."""
+    aliases: dict[tuple[str, str], tuple[str, str]] = {}
+    for item in book.catalog.models:
+        for name in (item.model, *item.aliases):
+            aliases[(item.provider, name)] = (item.provider, item.model)
+    resolutions = []
+    for provider, model in seen:
+        key = (provider.strip().lower(), model.strip().lower())
+        if key in aliases:
+            target = aliases[key]
+            how = "catalog" if target == key else "catalog alias"
+        else:
+            target = match_published(*key)
+            how = "genai-prices"
+            if target is not None and target not in book.models:
+                target = None
+        if target is None or not book.models[target].rows:
+            resolutions.append(Resolution(provider, model, None, None, "unpriced"))
+        else:
+            resolutions.append(Resolution(provider, model, target[0], target[1], how))
+    return resolutions

@@ -1,0 +1,115 @@
+"""Price rows: the effective rates of one model from one date on, every default applied."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from pipelines.pricing.catalog import CatalogModel, CatalogPrice
+
+DEFAULT_TIER = "default"
+
+
+@dataclass(frozen=True)
+class PriceRow:
+    """Effective rates of one model from one date on, per 1M tokens, defaults applied."""
+
+    provider: str
+    model: str
+    service_tier: str
+    effective_from: date
+    input: Decimal
+    cached_input: Decimal
+    cache_write: Decimal
+    cache_write_1h: Decimal
+    output: Decimal
+    batch_multiplier: Decimal
+    long_context_threshold: int | None
+    long_context_input: Decimal | None
+    long_context_cached_input: Decimal | None
+    long_context_cache_write: Decimal | None
+    long_context_cache_write_1h: Decimal | None
+    long_context_output: Decimal | None
+    model_tier: str | None
+    source: str
+
+
+@dataclass(frozen=True)
+class ModelPrices:
+    provider: str
+    model: str
+    tier: str | None
+    aliases: tuple[str, ...]
+    rows: tuple[PriceRow, ...]
+    source: str
+
+
+# Token classes a price row carries, as (catalog key, genai-prices key).
+PRICE_KEYS = (
+    ("input", "input_mtok"),
+    ("cached_input", "cache_read_mtok"),
+    ("cache_write", "cache_write_mtok"),
+    ("cache_write_1h", "cache_write_1h_mtok"),
+    ("output", "output_mtok"),
+)
+
+
+def priced(
+    base: dict[str, Decimal | None],
+    long_context: dict[str, Decimal | None],
+    threshold: int | None,
+    **identity: object,
+) -> PriceRow:
+    """A PriceRow from the prices given explicitly, with the contract's defaults:
+    cached input and cache writes cost the input price, 1-hour writes the cache-write
+    price, batch calls the full price; the long-context prices default the same way."""
+    cache_write = first_of(base["cache_write"], base["input"])
+    above = long_context if threshold is not None else {}
+    lc_input = above.get("input") or (base["input"] if threshold is not None else None)
+    lc_cache_write = first_or_none(above.get("cache_write"), lc_input)
+    return PriceRow(
+        input=first_of(base["input"]),
+        cached_input=first_of(base["cached_input"], base["input"]),
+        cache_write=cache_write,
+        cache_write_1h=first_of(base["cache_write_1h"], cache_write),
+        output=first_of(base["output"], Decimal(0)),
+        long_context_threshold=threshold,
+        long_context_input=lc_input,
+        long_context_cached_input=first_or_none(above.get("cached_input"), lc_input),
+        long_context_cache_write=lc_cache_write,
+        long_context_cache_write_1h=first_or_none(above.get("cache_write_1h"), lc_cache_write),
+        long_context_output=first_or_none(above.get("output"), base["output"] if threshold is not None else None),
+        **identity,  # type: ignore[arg-type]
+    )
+
+
+def catalog_rows(item: CatalogModel, price: CatalogPrice, source: str) -> list[PriceRow]:
+    lc = price.long_context
+    explicit = {key: getattr(price, key) for key, _ in PRICE_KEYS}
+    above = {key: getattr(lc, key) for key, _ in PRICE_KEYS} if lc else {}
+    identity = {
+        "provider": item.provider,
+        "model": item.model,
+        "effective_from": price.effective_from,
+        "batch_multiplier": first_of(price.batch_multiplier, Decimal(1)),
+        "model_tier": item.tier,
+        "source": source,
+    }
+    threshold = lc.threshold_input_tokens if lc else None
+    rows = [priced(explicit, above, threshold, service_tier=DEFAULT_TIER, **identity)]
+    for tier, over in price.service_tiers.items():
+        overlay = {key: first_or_none(getattr(over, key), explicit[key]) for key, _ in PRICE_KEYS}
+        rows.append(priced(overlay, above, threshold, service_tier=tier.strip().lower(), **identity))
+    return rows
+
+
+def first_of(*values: Decimal | None) -> Decimal:
+    for value in values:
+        if value is not None:
+            return value
+    raise ValueError("no value")
+
+
+def first_or_none(*values: Decimal | None) -> Decimal | None:
+    return next((v for v in values if v is not None), None)
