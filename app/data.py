@@ -44,10 +44,10 @@ def _snapshot_meta(path: str) -> Snapshot:
 WEEKS = "SELECT DISTINCT week FROM marts.route_weekly ORDER BY week DESC"
 
 ROUTE_WEEK = """
-SELECT route, actions, completed_actions, calls, cost_usd, cost_per_completed_action_usd,
-       fallback_rate, retry_rate, prompt_cache_hit_rate, cached_token_share,
-       response_cache_hit_rate, cache_savings_usd, premium_share, error_rate,
-       p50_latency_ms, p95_latency_ms, unpriced_calls
+SELECT route, cost_usd, cost_per_completed_action_usd, is_cost_complete, unpriced_calls,
+       actions, completed_actions, calls, fallback_rate, retry_rate, premium_share,
+       prompt_cache_hit_rate, cached_token_share, response_cache_hit_rate, cache_savings_usd,
+       error_rate, p50_latency_ms, p95_latency_ms
 FROM marts.route_weekly
 WHERE week = ?
 ORDER BY cost_usd DESC, route

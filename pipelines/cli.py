@@ -28,22 +28,28 @@ prices_app = typer.Typer(help="Show and check the price catalog.", no_args_is_he
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(prices_app, name="prices")
 
-PROJECT_CATALOG = Path(__file__).resolve().parent.parent / "pricing" / "catalog.yaml"
-
 DbOption = Annotated[
     Path | None,
-    typer.Option("--db", help="Warehouse file [default: $ROUTELEDGER_DB or data/warehouse.duckdb]", show_default=False),
+    typer.Option(
+        "--db",
+        help="Warehouse file (default: $ROUTELEDGER_DB, else data/warehouse.duckdb)",
+        show_default=False,
+        metavar="PATH",
+    ),
 ]
 PricesOption = Annotated[
     Path | None,
-    typer.Option("--prices", help="Price catalog replacing pricing/catalog.yaml", show_default=False),
+    typer.Option("--prices", help="Price catalog replacing pricing/catalog.yaml", show_default=False, metavar="PATH"),
 ]
 
 
 @ingest_app.command("logs")
 def ingest_logs(
     paths: Annotated[
-        list[str], typer.Argument(help="Files, directories or globs (.jsonl, .ndjson, .csv, .parquet, .gz)")
+        list[str],
+        typer.Argument(
+            help="Files, directories or globs: .jsonl .ndjson .csv .parquet, and .gz/.zst", metavar="PATH..."
+        ),
     ],
     db: DbOption = None,
 ) -> None:
@@ -66,12 +72,14 @@ def build(db: DbOption = None, prices: PricesOption = None) -> None:
         rows = f"{built.rows:,} rows" if built.rows is not None else "view"
         out.print(f"  {built.name:<40} {built.materialized:<5} {rows:>16} {built.seconds:8.2f}s", highlight=False)
 
-    from pipelines.pricing import DEFAULT_CATALOG, published_source
+    from pipelines.pricing import load_catalog, published_source
 
-    catalog = prices or (DEFAULT_CATALOG if DEFAULT_CATALOG.exists() else None)
+    _, catalog = load_catalog(prices)  # a broken catalog stops here, before anything is built
+    if catalog is None:
+        err.print("no price catalog (pricing/catalog.yaml): published prices only, no model tiers", highlight=False)
     out.print(f"prices: {catalog or 'no team catalog'} over {published_source()}", highlight=False)
     out.print("building models")
-    result = run_build(db, prices, report)
+    result = run_build(db, catalog, report)
     out.print(f"published {result.snapshot} (build {result.build_id})", highlight=False)
     if result.unpriced_models:
         err.print(
@@ -91,6 +99,7 @@ def demo(
 ) -> None:
     """Generate 12 weeks of realistic routing logs, ingest them, build, and open the app."""
     from pipelines.demo.run import prepare
+    from pipelines.pricing.catalog import PROJECT_CATALOG
     from pipelines.warehouse import Warehouse
 
     warehouse = Warehouse.at(db)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections.abc import Iterator
 
@@ -11,9 +12,10 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-# Piped output (CI logs, files) gets a wide page instead of rich's 80 columns.
-out = Console(width=None if Console().is_terminal else 160)  # results: tables, lists
-err = Console(stderr=True, width=None if Console(stderr=True).is_terminal else 160)  # progress and notes
+# Piped output (CI logs, files) gets a wide page instead of rich's 80 columns, or $COLUMNS.
+PIPED_WIDTH = int(os.environ.get("COLUMNS", "0") or 0) or 200
+out = Console(width=None if Console().is_terminal else PIPED_WIDTH)  # results: tables, lists
+err = Console(stderr=True, width=None if Console(stderr=True).is_terminal else PIPED_WIDTH)  # progress and notes
 
 PROGRESS_MIN_BYTES = 4 << 20  # files smaller than this load too fast for a bar to help
 

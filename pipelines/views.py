@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from rich.table import Table
 
 from pipelines.pricing import PriceRow
@@ -10,23 +12,33 @@ from pipelines.pricing import PriceRow
 def price_table(rows: list[PriceRow]) -> Table:
     table = Table(title="prices, USD per 1M tokens", title_justify="left")
     for name in ("provider", "model", "tier", "service tier", "from"):
-        table.add_column(name)
-    for name in ("input", "cached", "cache write", "1h write", "output", "batch x", "long ctx >"):
+        table.add_column(name, no_wrap=True)
+    for name in ("input", "cached", "cache write", "1h write", "output", "batch x"):
         table.add_column(name, justify="right")
-    table.add_column("source")
+    table.add_column("long context", no_wrap=True)
+    table.add_column("source", no_wrap=True, overflow="ellipsis", max_width=24)
     for r in rows:
+        long_context = (
+            f"> {r.long_context_threshold:,}: {_price(r.long_context_input)} / {_price(r.long_context_output)}"
+            if r.long_context_threshold
+            else ""
+        )
         table.add_row(
             r.provider,
             r.model,
             r.model_tier or "",
             r.service_tier,
             str(r.effective_from),
-            *(f"{v.normalize():f}" for v in (r.input, r.cached_input, r.cache_write, r.cache_write_1h, r.output)),
-            f"{r.batch_multiplier.normalize():f}",
-            f"{r.long_context_threshold:,}" if r.long_context_threshold else "",
+            *(_price(v) for v in (r.input, r.cached_input, r.cache_write, r.cache_write_1h, r.output)),
+            _price(r.batch_multiplier),
+            long_context,
             r.source,
         )
     return table
+
+
+def _price(value: Decimal | None) -> str:
+    return "" if value is None else f"{value.normalize():f}"
 
 
 def unpriced_table(rows: list[tuple]) -> Table:

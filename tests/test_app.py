@@ -187,3 +187,18 @@ def test_before_the_first_build_the_page_says_there_is_no_data(tmp_path, monkeyp
     assert len(at.selectbox) == 0
     assert len(at.dataframe) == 0
     assert len(at.get("plotly_chart")) == 0
+
+
+def test_routes_with_unpriced_calls_are_flagged(warehouse, prices_yaml, db, tmp_path, monkeypatch):
+    # one priced call and one of a model nobody prices, in the same route-week
+    rows = [
+        call("p1", "a1", "2026-03-02T10:00:00Z"),
+        call("u1", "a2", "2026-03-02T11:00:00Z", model="m-mystery"),
+    ]
+    warehouse([write_jsonl(tmp_path / "calls.jsonl", rows)], prices_yaml(ACME_CATALOG))
+    monkeypatch.setenv("ROUTELEDGER_DB", str(db))
+    at = open_page()
+    assert not at.exception
+    [warning] = at.warning
+    assert "support_faq (1 call)" in warning.value, warning.value
+    assert "prices check" in warning.value

@@ -127,6 +127,24 @@ def test_prompt_and_response_text_are_never_stored(tmp_path, db):
     assert rows(db, "SELECT json_extract_string(raw_record, '$.call_id') FROM raw.rejects") == [("b1",)]
 
 
+def test_prompt_text_is_cut_from_lines_that_do_not_parse(tmp_path, db):
+    secret = "My SSN is 123-45-6789"
+    truncated = json.dumps(call("t1", "a1", "2026-03-02T10:00:00Z", prompt=secret))[:-20]
+    csv_text = (
+        "call_id,action_id,ts,route,provider,model,prompt\n"
+        "c1,a1,2026-03-02T10:00:00Z,faq,acme,m-small,hello\n"
+        f'c2,a2,2026-03-02T10:00:00Z,faq,acme,m-small,"{secret}",surplus\n'
+        f'c3,a3,2026-03-02T10:00:00Z,faq,acme,m-small,"{secret}\n'
+    )
+    (tmp_path / "p.csv").write_text(csv_text)
+    run_ingest_logs(db, [str(write_jsonl(tmp_path / "t.jsonl", [GOOD, truncated])), str(tmp_path / "p.csv")])
+    stored = rows(db, "SELECT source_path, source_row, raw_record FROM raw.rejects ORDER BY source_path, source_row")
+    assert stored and all(secret not in record for _, _, record in stored), stored
+    [(_, line, record)] = [r for r in stored if r[0].endswith("t.jsonl")]
+    assert line == 2 and record.startswith('{"call_id": "t1"') and record.endswith("…[cut: prompt or response text]")
+    assert all("withheld" in record for path, _, record in stored if path.endswith("p.csv"))
+
+
 def test_duplicates_and_conflicts(tmp_path, db):
     first = write_jsonl(
         tmp_path / "day1.jsonl",

@@ -213,6 +213,13 @@ def test_route_weekly_support_faq(con):
     )
 
 
+def test_a_route_week_with_unpriced_calls_says_its_cost_is_incomplete(con):
+    flags = dict(
+        con.execute("SELECT route, is_cost_complete FROM marts.route_weekly WHERE week = ?", [WEEK]).fetchall()
+    )
+    assert flags == {"support_faq": False, "rag": True, "planning": True, "codegen": True}  # c10 is unpriced
+
+
 def test_route_weekly_rag(con):
     row = one(
         con,

@@ -35,8 +35,13 @@ st.dataframe(
     hide_index=True,
     column_config={
         "route": st.column_config.TextColumn("route"),
-        "completed_actions": st.column_config.NumberColumn("completed"),
+        "is_cost_complete": st.column_config.CheckboxColumn(
+            "all priced", help="False: some calls have no price at their time; the cost covers the priced calls"
+        ),
         "unpriced_calls": st.column_config.NumberColumn("unpriced calls"),
+        "actions": st.column_config.NumberColumn("actions"),
+        "completed_actions": st.column_config.NumberColumn("completed"),
+        "calls": st.column_config.NumberColumn("calls"),
         "cost_usd": st.column_config.NumberColumn("cost", format="dollar"),
         "cost_per_completed_action_usd": st.column_config.NumberColumn("cost / completed action", format="$%.5f"),
         "cache_savings_usd": st.column_config.NumberColumn("cache savings", format="dollar"),
@@ -56,6 +61,17 @@ st.dataframe(
         "p95_latency_ms": st.column_config.NumberColumn("p95 latency", format="%.0f ms"),
     },
 )
+partial = table.filter(~table["is_cost_complete"])
+if partial.height:
+    routes = ", ".join(
+        f"{route} ({n:,} call{'' if n == 1 else 's'})"
+        for route, n in partial.select("route", "unpriced_calls").iter_rows()
+    )
+    st.warning(
+        f"Calls without a price at their time: {routes}. These routes' cost covers their priced calls only; "
+        "add the models to pricing/catalog.yaml (`routeledger prices check` lists them).",
+        icon=":material/warning:",
+    )
 
 left, right = st.columns(2)
 with left:

@@ -193,7 +193,7 @@ def _load_checked(
 ) -> tuple[int, int, int, int]:
     """Stage the file with numbered rows; load the good ones, quarantine the rest, count duplicates."""
     path = str(source.path)
-    stored = readers.redacted("raw_record", source)
+    stored = readers.redacted("raw_record", source, layout)
     unit = "row" if source.format == "parquet" else "line"
     # Numbered rows need DuckDB to keep the file's order while staging it.
     con.execute("SET preserve_insertion_order = true")

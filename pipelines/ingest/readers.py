@@ -147,22 +147,38 @@ def stage(con: duckdb.DuckDBPyConnection, source: SourceFile, layout: Layout) ->
     return _stage_parquet(con, source, layout.columns)
 
 
-def redacted(raw_record: str, source: SourceFile) -> str:
-    """SQL: a rejected record's text as stored: prompt and response fields cut out, length capped.
+def redacted(raw_record: str, source: SourceFile, layout: Layout) -> str:
+    """SQL: a rejected record's text as stored, with no prompt or response text in it.
 
-    Only JSON lines can carry fields beyond the canonical ones; CSV and Parquet records
-    are rebuilt from the canonical columns alone.
+    - A JSON object: its prompt and response fields (CONTENT_FIELDS) are removed.
+    - A JSON line that does not parse: cut where the first such field starts.
+    - A CSV or Parquet row that parses is rebuilt from the canonical columns alone; a CSV
+      line the reader could not split is withheld when the file has such columns.
+    The length is capped either way.
     """
     text = raw_record
+    names = "|".join(CONTENT_FIELDS)
     if source.format == "jsonl":
         patch = quote("{" + ", ".join(f'"{name}": null' for name in CONTENT_FIELDS) + "}")
         content = "[" + ", ".join(quote(name) for name in CONTENT_FIELDS) + "]"
         # TRY_CAST, because DuckDB may evaluate a JSON function on every row whatever
         # the CASE around it says, and they fail on text that is not JSON.
         as_json = f"TRY_CAST({raw_record} AS JSON)"
+        key = '"(' + names + ')"' + r"\s*:"
+        cut = quote(key + ".*$")
+        note = quote(r'"\1": …[cut: prompt or response text]')
         text = (
             f"CASE WHEN json_type({as_json}) = 'OBJECT' AND list_has_any(json_keys({as_json}), {content}) "
-            f"THEN json_merge_patch({as_json}, {patch})::VARCHAR ELSE {raw_record} END"
+            f"THEN json_merge_patch({as_json}, {patch})::VARCHAR "
+            f"WHEN coalesce(json_type({as_json}), '') <> 'OBJECT' AND regexp_matches({raw_record}, {quote(key)}) "
+            f"THEN regexp_replace({raw_record}, {cut}, {note}) "
+            f"ELSE {raw_record} END"
+        )
+    elif source.format == "csv" and any(name.strip().lower() in CONTENT_FIELDS for name in layout.header):
+        text = (
+            f"CASE WHEN starts_with({raw_record}, '{{') THEN {raw_record} "
+            "ELSE '[withheld: the line could not be split into columns, and the file has prompt or "
+            "response columns]' END"
         )
     return (
         f"CASE WHEN length({text}) > {MAX_RAW_RECORD_CHARS} "
@@ -291,7 +307,7 @@ def _stage_unreadable(con: duckdb.DuckDBPyConnection, reasons: dict[str, str]) -
         f"""CREATE TEMP TABLE __unreadable AS
         SELECT line AS source_row,
             any_value(CASE error_type {cases} ELSE lower(error_type) || ': ' || error_message END) AS reason,
-            any_value(csv_line) AS raw_record
+            any_value(ltrim(csv_line, chr(10) || chr(13))) AS raw_record
         FROM __reject_errors GROUP BY line"""
     )
 

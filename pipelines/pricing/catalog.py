@@ -15,9 +15,11 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from pipelines.errors import UserError
+from pipelines.errors import UserError, first_line
 
 DEFAULT_CATALOG = Path("pricing/catalog.yaml")
+# The project's own catalog, for commands run outside the project's directory.
+PROJECT_CATALOG = Path(__file__).resolve().parents[2] / "pricing" / "catalog.yaml"
 PRICE_PLACES = 9  # decimal places a price per 1M tokens may carry (DECIMAL(18,9))
 
 Price = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=PRICE_PLACES)]
@@ -107,17 +109,25 @@ class _DecimalLoader(yaml.SafeLoader):
 _DecimalLoader.add_constructor("tag:yaml.org,2002:float", lambda loader, node: Decimal(loader.construct_scalar(node)))
 
 
+def default_catalog() -> Path | None:
+    """pricing/catalog.yaml here, else the project's own; None when neither exists."""
+    return next((path for path in (DEFAULT_CATALOG, PROJECT_CATALOG) if path.exists()), None)
+
+
 def load_catalog(path: Path | None = None) -> tuple[Catalog, Path | None]:
-    """The team's catalog, or an empty one when the default file does not exist."""
-    chosen = path or DEFAULT_CATALOG
-    if not chosen.exists():
-        if path is not None:
-            raise UserError(f"{path}: no such price catalog")
+    """The catalog at `path`, or the default one; an empty catalog when there is none."""
+    chosen = path or default_catalog()
+    if chosen is None:
         return Catalog(), None
+    if not chosen.exists():
+        raise UserError(f"{chosen}: no such price catalog")
     try:
         data = yaml.load(chosen.read_text(), Loader=_DecimalLoader) or {}
     except yaml.YAMLError as exc:
-        raise UserError(f"{chosen}: not valid YAML: {exc}") from exc
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or first_line(exc)
+        raise UserError(f"{chosen}: not valid YAML{where}: {problem}") from exc
     try:
         return Catalog.model_validate(data), chosen
     except ValidationError as exc:

@@ -4,6 +4,8 @@
 --
 --   cost_per_completed_action_usd = cost of all calls of all actions / completed
 --       actions (failed actions' spend is carried by what completed); NULL if none
+--   cost_usd adds up the priced calls; unpriced calls (no price at their time) are
+--       counted in unpriced_calls, and is_cost_complete is false while there are any
 --   fallback_rate / retry_rate = actions with >= 1 fallback / retry call / actions
 --   prompt_cache_hit_rate = calls with cached_input_tokens > 0 / calls with
 --       input_tokens > 0; cached_token_share = cached / input tokens over the same
@@ -80,6 +82,7 @@ final as (
 
         -- money
         calls.cost_usd,
+        coalesce(calls.unpriced_calls, 0) = 0 as is_cost_complete,
         cast(calls.cost_usd / nullif(actions.completed_actions, 0) as decimal(18, 9)) as cost_per_completed_action_usd,
         calls.cache_savings_usd,
 
