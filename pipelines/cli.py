@@ -47,9 +47,7 @@ PricesOption = Annotated[
 def ingest_logs(
     paths: Annotated[
         list[str],
-        typer.Argument(
-            help="Files, directories or globs: .jsonl .ndjson .csv .parquet, and .gz/.zst", metavar="PATH..."
-        ),
+        typer.Argument(help="Files, directories or globs: .jsonl .ndjson .csv .parquet, and .gz/.zst", metavar="PATH"),
     ],
     db: DbOption = None,
 ) -> None:
@@ -67,12 +65,11 @@ def ingest_logs(
 def build(db: DbOption = None, prices: PricesOption = None) -> None:
     """Load prices, build every SQL model in order, publish the marts for readers."""
     from pipelines.build import run_build
+    from pipelines.pricing import load_catalog, published_source
 
     def report(built: Built) -> None:
         rows = f"{built.rows:,} rows" if built.rows is not None else "view"
         out.print(f"  {built.name:<40} {built.materialized:<5} {rows:>16} {built.seconds:8.2f}s", highlight=False)
-
-    from pipelines.pricing import load_catalog, published_source
 
     _, catalog = load_catalog(prices)  # a broken catalog stops here, before anything is built
     if catalog is None:
