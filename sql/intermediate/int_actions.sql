@@ -18,6 +18,7 @@ rolled_up as (
     select
         action_id,
         min({'ts': ts, 'route': route}) as first_call,
+        min(call_week) as week,
         bool_or(call_role = 'retry') as has_retry,
         bool_or(call_role = 'fallback') as has_fallback,
         bool_or(
@@ -36,6 +37,7 @@ with_outcome as (
     select
         action_id,
         first_call.route as route,
+        week,
         first_call.ts as started_at,
         coalesce(last_router_word.outcome, case when has_good_answer then 'completed' else 'failed' end)
             as outcome,
@@ -50,7 +52,7 @@ final as (
     select
         action_id,
         route,
-        cast(date_trunc('week', timezone('UTC', started_at)) as date) as week,
+        week,
         started_at,
         outcome,
         is_outcome_from_router,

@@ -72,7 +72,7 @@ call_counts as (
 
 latency_quantiles as (
     select
-        cast(date_trunc('week', timezone('UTC', ts)) as date) as week,
+        call_week as week,
         route,
         quantile_cont(latency_ms, [0.5, 0.95]) as quantiles
     from staging.stg_calls
