@@ -104,10 +104,14 @@ def write_prices(con: duckdb.DuckDBPyConnection, book: PriceBook, resolutions: l
 
 def write_model_map(con: duckdb.DuckDBPyConnection, book: PriceBook) -> list[Resolution]:
     """Replace raw.model_map: every (provider, model) in raw.calls and the priced model it means."""
-    seen = con.execute("SELECT DISTINCT provider, model FROM raw.calls ORDER BY ALL").fetchall()
-    resolutions = resolve_models(book, seen)
+    resolutions = resolve_models(book, logged_models(con))
     _replace_table(con, "raw.model_map", model_map_table(book, resolutions))
     return resolutions
+
+
+def logged_models(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """Every (provider, model) pair in raw.calls."""
+    return con.execute("SELECT DISTINCT provider, model FROM raw.calls ORDER BY ALL").fetchall()
 
 
 def models_in_use(db: str | Path | None, book: PriceBook) -> set[tuple[str, str]]:
@@ -116,7 +120,7 @@ def models_in_use(db: str | Path | None, book: PriceBook) -> set[tuple[str, str]
     if not warehouse.path.exists():
         return set()
     with warehouse.reader() as con:
-        seen = con.execute("SELECT DISTINCT provider, model FROM raw.calls").fetchall()
+        seen = logged_models(con)
     return {(r.price_provider, r.price_model) for r in resolve_models(book, seen) if r.price_model is not None}
 
 
@@ -126,8 +130,7 @@ def unpriced_calls(con: duckdb.DuckDBPyConnection, book: PriceBook) -> list[tupl
     The same resolution and dates as a build, checked before one: a call is covered
     when its model resolves and has a price row in force on the call's UTC date.
     """
-    seen = con.execute("SELECT DISTINCT provider, model FROM raw.calls ORDER BY ALL").fetchall()
-    resolutions = resolve_models(book, seen)
+    resolutions = resolve_models(book, logged_models(con))
     con.register("__check_prices", prices_table(book))
     con.register("__check_model_map", model_map_table(book, resolutions))
     try:

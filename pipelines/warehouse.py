@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.errors import UserError, WarehouseBusy, first_line
-from pipelines.ingest.fields import calls_ddl
+from pipelines.ingest.fields import calls_ddl, quote
 
 DEFAULT_DB = Path("data/warehouse.duckdb")
 SNAPSHOT_GRACE_SECONDS = 3600  # a reader may hold an old snapshot this long
@@ -163,7 +163,7 @@ class Warehouse:
             raise UserError(f"{final} exists already; build again")
         partial = self.published_dir / f".partial-{build_id}.duckdb"
         partial.unlink(missing_ok=True)
-        con.execute(f"ATTACH '{partial}' AS snapshot")
+        con.execute(f"ATTACH {quote(str(partial))} AS snapshot")
         try:
             for schema in sorted({t.split(".")[0] for t in tables} | {"marts"}):
                 con.execute(f"CREATE SCHEMA snapshot.{schema}")
@@ -196,9 +196,10 @@ class Warehouse:
         """Delete snapshots past the grace period, keeping the newest few and the current one."""
         current = self.current_snapshot()
         snapshots = sorted(self.published_dir.glob("marts-*.duckdb"), key=lambda p: p.stat().st_mtime, reverse=True)
+        leftovers = list(self.published_dir.glob(".partial-*.duckdb"))  # from builds that died publishing
         removed = []
         cutoff = time.time() - SNAPSHOT_GRACE_SECONDS
-        for path in snapshots[SNAPSHOTS_KEPT:]:
+        for path in snapshots[SNAPSHOTS_KEPT:] + leftovers:
             if path != current and path.stat().st_mtime < cutoff:
                 with contextlib.suppress(OSError):
                     path.unlink()

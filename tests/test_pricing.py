@@ -153,3 +153,32 @@ def test_resolution_of_logged_models(tmp_path):
         ("anthropic", "claude-haiku-4-5-20251001"): ("anthropic", "claude-haiku-4-5", "genai-prices"),
         ("openai", "no-such-model"): (None, None, "unpriced"),
     }
+
+
+def test_a_service_tier_without_a_price_in_its_period_pays_the_default_rates(tmp_path, warehouse, prices_yaml):
+    catalog = prices_yaml(
+        """
+models:
+  - provider: acme
+    model: m
+    prices:
+      - effective_from: 2026-01-01
+        input: 1.00
+        output: 4.00
+        service_tiers: {priority: {input: 2.00, output: 8.00}}
+      - effective_from: 2026-03-01
+        input: 0.50
+        output: 2.00
+"""
+    )
+    rows = [
+        call("c1", "a1", "2026-02-10T10:00:00Z", model="m", service_tier="priority"),
+        call("c2", "a2", "2026-03-10T10:00:00Z", model="m", service_tier="priority"),
+        call("c3", "a3", "2026-03-10T10:00:00Z", model="m", service_tier="flex"),
+    ]
+    con = warehouse([write_jsonl(tmp_path / "calls.jsonl", rows)], catalog)
+    costs = dict(con.execute("SELECT call_id, cost_usd FROM marts.call_costs").fetchall())
+    # c1: priority in the first period: 1000 x 2 + 100 x 8 = 0.0028
+    # c2: the second period has no priority price: its default rates, 1000 x 0.5 + 100 x 2 = 0.0007
+    # c3: flex is priced nowhere: the default rates too
+    assert costs == {"c1": Decimal("0.0028"), "c2": Decimal("0.0007"), "c3": Decimal("0.0007")}

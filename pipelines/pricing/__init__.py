@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pipelines.pricing.catalog import DEFAULT_CATALOG, Catalog, load_catalog
 from pipelines.pricing.published import match_published, published_models, published_source
-from pipelines.pricing.rows import ModelPrices, PriceRow, catalog_rows
+from pipelines.pricing.rows import ModelPrices, PriceRow, catalog_rows, every_tier_in_every_period
 
 __all__ = [
     "DEFAULT_CATALOG",
@@ -53,7 +53,7 @@ def build_price_book(catalog_path: Path | None = None) -> PriceBook:
         key = (item.provider, item.model)
         published = book.models.get(key)
         if item.prices:
-            rows = tuple(r for p in item.prices for r in catalog_rows(item, p, source))
+            rows = every_tier_in_every_period([r for p in item.prices for r in catalog_rows(item, p, source)])
             origin = source
         elif published is not None:
             rows = tuple(replace(r, model_tier=item.tier) for r in published.rows)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
@@ -113,3 +113,22 @@ def first_of(*values: Decimal | None) -> Decimal:
 
 def first_or_none(*values: Decimal | None) -> Decimal | None:
     return next((v for v in values if v is not None), None)
+
+
+def every_tier_in_every_period(rows: list[PriceRow]) -> tuple[PriceRow, ...]:
+    """The rows, plus a default-priced row wherever a period lacks a tier others have.
+
+    A call on a service tier its period has no price for pays the default tier's rates;
+    with every tier in every period, the warehouse joins on the tier alone.
+    """
+    tiers = sorted({r.service_tier for r in rows})
+    by_period: dict[object, dict[str, PriceRow]] = {}
+    for row in rows:
+        by_period.setdefault(row.effective_from, {})[row.service_tier] = row
+    filled = list(rows)
+    for period in by_period.values():
+        default = period.get(DEFAULT_TIER)
+        if default is None:
+            continue
+        filled += [replace(default, service_tier=tier) for tier in tiers if tier not in period]
+    return tuple(sorted(filled, key=lambda r: (r.effective_from, r.service_tier)))
