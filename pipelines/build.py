@@ -12,7 +12,7 @@ import duckdb
 import pyarrow as pa
 
 from pipelines import models
-from pipelines.pricing import PriceBook, Resolution, build_price_book, resolve_models
+from pipelines.prices import PriceBook, Resolution, build_price_book, resolve_models
 from pipelines.warehouse import Warehouse
 
 MONEY = pa.decimal128(18, 9)

@@ -65,7 +65,7 @@ def ingest_logs(
 def build(db: DbOption = None, prices: PricesOption = None) -> None:
     """Load prices, build every SQL model in order, publish the marts for readers."""
     from pipelines.build import run_build
-    from pipelines.pricing import load_catalog, published_source
+    from pipelines.prices import load_catalog, published_source
 
     def report(built: Built) -> None:
         rows = f"{built.rows:,} rows" if built.rows is not None else "view"
@@ -96,7 +96,7 @@ def demo(
 ) -> None:
     """Generate 12 weeks of realistic routing logs, ingest them, build, and open the app."""
     from pipelines.demo.run import prepare
-    from pipelines.pricing.catalog import PROJECT_CATALOG
+    from pipelines.prices.catalog import PROJECT_CATALOG
     from pipelines.warehouse import Warehouse
 
     warehouse = Warehouse.at(db)
@@ -151,8 +151,8 @@ def prices_list(
     With --provider or --model, any published model that matches.
     """
     from pipelines.build import models_in_use
-    from pipelines.pricing import build_price_book
-    from pipelines.views import price_table
+    from pipelines.console import price_table
+    from pipelines.prices import build_price_book
 
     book = build_price_book(prices)
     shown = {(m.provider, m.model) for m in book.catalog.models} | models_in_use(db, book)
@@ -179,8 +179,8 @@ def prices_list(
 def prices_check(db: DbOption = None, prices: PricesOption = None) -> None:
     """Validate the catalog, then list logged models with no price at their time (exit 1 if any)."""
     from pipelines.build import unpriced_calls
-    from pipelines.pricing import build_price_book
-    from pipelines.views import unpriced_table
+    from pipelines.console import unpriced_table
+    from pipelines.prices import build_price_book
     from pipelines.warehouse import Warehouse
 
     book = build_price_book(prices)

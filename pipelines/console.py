@@ -1,4 +1,7 @@
-"""Terminal output: progress for long statements, and tables of results."""
+"""Terminal output: progress for long statements, and tables of results.
+
+Formatting only: every number comes from SQL or the catalog.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +9,16 @@ import contextlib
 import os
 import threading
 from collections.abc import Iterator
+from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import duckdb
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from pipelines.prices import PriceRow
 
 # Piped output (CI logs, files) gets a wide page instead of rich's 80 columns, or $COLUMNS.
 PIPED_WIDTH = int(os.environ.get("COLUMNS", "0") or 0) or 200
@@ -81,3 +89,47 @@ def load_summary(results: list) -> Table:
 
 
 COUNTS = ("rows_read", "rows_loaded", "rows_rejected", "rows_duplicate")
+
+
+def price_table(rows: list[PriceRow]) -> Table:
+    table = Table(title="prices, USD per 1M tokens", title_justify="left")
+    for name in ("provider", "model", "tier", "service tier", "from"):
+        table.add_column(name, no_wrap=True)
+    for name in ("input", "cached", "cache write", "1h write", "output", "batch x"):
+        table.add_column(name, justify="right")
+    table.add_column("long context", no_wrap=True)
+    table.add_column("source", no_wrap=True, overflow="ellipsis", max_width=24)
+    for r in rows:
+        long_context = (
+            f"> {r.long_context_threshold:,}: {_price(r.long_context_input)} / {_price(r.long_context_output)}"
+            if r.long_context_threshold
+            else ""
+        )
+        table.add_row(
+            r.provider,
+            r.model,
+            r.model_tier or "",
+            r.service_tier,
+            str(r.effective_from),
+            *(_price(v) for v in (r.input, r.cached_input, r.cache_write, r.cache_write_1h, r.output)),
+            _price(r.batch_multiplier),
+            long_context,
+            r.source,
+        )
+    return table
+
+
+def _price(value: Decimal | None) -> str:
+    return "" if value is None else f"{value.normalize():f}"
+
+
+def unpriced_table(rows: list[tuple]) -> Table:
+    table = Table(title="logged calls with no price at their time", title_justify="left")
+    for name in ("provider", "model"):
+        table.add_column(name)
+    table.add_column("calls", justify="right")
+    for name in ("first", "last", "why"):
+        table.add_column(name)
+    for provider, model, calls, first, last, why in rows:
+        table.add_row(provider, model, f"{calls:,}", f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}", why)
+    return table

@@ -9,7 +9,7 @@ import pytest
 from genai_prices import Usage, calc_price
 
 from pipelines.errors import UserError
-from pipelines.pricing import build_price_book, load_catalog, resolve_models
+from pipelines.prices import build_price_book, load_catalog, resolve_models
 from tests.conftest import ACME_CATALOG, call, write_jsonl
 
 # (provider, model as logged, UTC timestamp, tokens): published prices with cache reads,

@@ -15,9 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from pipelines.pricing.catalog import DEFAULT_CATALOG, Catalog, load_catalog
-from pipelines.pricing.published import match_published, published_models, published_source
-from pipelines.pricing.rows import ModelPrices, PriceRow, catalog_rows, every_tier_in_every_period
+from pipelines.prices.catalog import DEFAULT_CATALOG, Catalog, load_catalog
+from pipelines.prices.published import match_published, published_models, published_source
+from pipelines.prices.rows import ModelPrices, PriceRow, catalog_rows, every_tier_in_every_period
 
 __all__ = [
     "DEFAULT_CATALOG",

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
-from pipelines.pricing.catalog import CatalogModel, CatalogPrice
+from pipelines.prices.catalog import CatalogModel, CatalogPrice
 
 DEFAULT_TIER = "default"
 

@@ -7,8 +7,8 @@ from datetime import date
 from decimal import Decimal
 from functools import cache
 
-from pipelines.pricing.catalog import PRICE_PLACES
-from pipelines.pricing.rows import DEFAULT_TIER, PRICE_KEYS, ModelPrices, PriceRow, first_or_none, priced
+from pipelines.prices.catalog import PRICE_PLACES
+from pipelines.prices.rows import DEFAULT_TIER, PRICE_KEYS, ModelPrices, PriceRow, first_or_none, priced
 
 EPOCH = date(1970, 1, 1)  # effective_from of a published price with no start date
 
