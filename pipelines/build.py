@@ -11,46 +11,11 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from pipelines import models
+from pipelines import audits, models
+from pipelines.ingest.fields import quote
 from pipelines.prices import PriceBook, Resolution, build_price_book, resolve_models
-from pipelines.warehouse import Warehouse
-
-MONEY = pa.decimal128(18, 9)
-MULTIPLIER = pa.decimal128(9, 6)
-
-PRICES_SCHEMA = pa.schema(
-    [
-        ("provider", pa.string()),
-        ("model", pa.string()),
-        ("service_tier", pa.string()),
-        ("effective_from", pa.date32()),
-        ("input_usd_per_mtok", MONEY),
-        ("cached_input_usd_per_mtok", MONEY),
-        ("cache_write_usd_per_mtok", MONEY),
-        ("cache_write_1h_usd_per_mtok", MONEY),
-        ("output_usd_per_mtok", MONEY),
-        ("batch_multiplier", MULTIPLIER),
-        ("long_context_threshold_tokens", pa.int64()),
-        ("long_context_input_usd_per_mtok", MONEY),
-        ("long_context_cached_input_usd_per_mtok", MONEY),
-        ("long_context_cache_write_usd_per_mtok", MONEY),
-        ("long_context_cache_write_1h_usd_per_mtok", MONEY),
-        ("long_context_output_usd_per_mtok", MONEY),
-        ("model_tier", pa.string()),
-        ("source", pa.string()),
-    ]
-)
-
-MODEL_MAP_SCHEMA = pa.schema(
-    [
-        ("provider", pa.string()),
-        ("model", pa.string()),
-        ("price_provider", pa.string()),
-        ("price_model", pa.string()),
-        ("model_tier", pa.string()),
-        ("matched_by", pa.string()),
-    ]
-)
+from pipelines.raw import MODEL_MAP_SCHEMA, PRICES_SCHEMA
+from pipelines.warehouse import Warehouse, configure
 
 
 @dataclass(frozen=True)
@@ -58,26 +23,31 @@ class BuildResult:
     build_id: str
     built_at: datetime
     models: list[models.Built]
+    audits: list[audits.AuditResult]
     snapshot: Path
     unpriced_models: int
 
 
 def run_build(
     db: str | Path | None,
-    prices_path: Path | None = None,
+    prices: PriceBook | Path | None = None,
     on_built: Callable[[models.Built], None] | None = None,
+    on_audit: Callable[[audits.AuditResult], None] | None = None,
 ) -> BuildResult:
-    """Load prices, build every model in one transaction, then publish the marts."""
-    book = build_price_book(prices_path)
+    """Load prices, build every model and pass its audits in one transaction, then publish the marts.
+
+    A failing audit (AuditsFailed) rolls everything back: the last published snapshot stays.
+    """
+    book = prices if isinstance(prices, PriceBook) else build_price_book(prices)
     ordered = models.discover()
+    checks = audits.collect(ordered, on_build=True)
     warehouse = Warehouse.at(db)
     with warehouse.writer("build") as con:
         con.execute("SET preserve_insertion_order = false")
         con.execute("BEGIN TRANSACTION")
         try:
-            resolutions = write_model_map(con, book)
-            write_prices(con, book, resolutions)
-            built = models.build(con, ordered, on_built)
+            resolutions, built = build_models(con, book, ordered, on_built)
+            audited = audits.run(con, checks, on_audit)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -87,26 +57,24 @@ def run_build(
         tables = [m.name for m in ordered if m.layer == "marts" and m.materialized == "table"]
         snapshot = warehouse.publish(con, tables, build_id, built_at)
     unpriced = sum(1 for r in resolutions if r.price_model is None)
-    return BuildResult(build_id, built_at, built, snapshot, unpriced)
+    return BuildResult(build_id, built_at, built, audited, snapshot, unpriced)
 
 
-def write_prices(con: duckdb.DuckDBPyConnection, book: PriceBook, resolutions: list[Resolution]) -> None:
-    """Replace raw.prices with the merged catalog's rows for the models in use.
-
-    In use: every model of the team's catalog and every model a logged call resolves
-    to. The thousands of other published models stay out of the warehouse;
-    `routeledger prices list` shows them.
-    """
+def build_models(
+    con: duckdb.DuckDBPyConnection,
+    book: PriceBook,
+    ordered: list[models.Model],
+    on_built: Callable[[models.Built], None] | None = None,
+) -> tuple[list[Resolution], list[models.Built]]:
+    """raw.model_map and raw.prices from the price book, then every model. The caller owns the transaction."""
+    resolutions = resolve_models(book, logged_models(con))
+    _replace_table(con, "raw.model_map", model_map_table(resolutions))
     used = {(r.price_provider, r.price_model) for r in resolutions if r.price_model is not None}
     used |= {(m.provider, m.model) for m in book.catalog.models}
+    # The models in use only: the thousands of other published models stay out of the
+    # warehouse (`routeledger prices list` shows them).
     _replace_table(con, "raw.prices", prices_table(book, used))
-
-
-def write_model_map(con: duckdb.DuckDBPyConnection, book: PriceBook) -> list[Resolution]:
-    """Replace raw.model_map: every (provider, model) in raw.calls and the priced model it means."""
-    resolutions = resolve_models(book, logged_models(con))
-    _replace_table(con, "raw.model_map", model_map_table(book, resolutions))
-    return resolutions
+    return resolutions, models.build(con, ordered, on_built)
 
 
 def logged_models(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
@@ -124,40 +92,30 @@ def models_in_use(db: str | Path | None, book: PriceBook) -> set[tuple[str, str]
     return {(r.price_provider, r.price_model) for r in resolve_models(book, seen) if r.price_model is not None}
 
 
-def unpriced_calls(con: duckdb.DuckDBPyConnection, book: PriceBook) -> list[tuple]:
-    """(provider, model, calls, first, last, why) for logged calls that no price covers.
+def unpriced_calls(db: str | Path | None, book: PriceBook) -> list[tuple]:
+    """(provider/model, calls, first, last, why) for logged calls no price covers, as a build would see them.
 
-    The same resolution and dates as a build, checked before one: a call is covered
-    when its model resolves and has a price row in force on the call's UTC date.
+    A dry run: the warehouse's raw tables, read-only, under this price book, through the
+    same models as `build` (in memory, nothing written), read from marts.data_health.
+    So "is this call priced?" has one answer, the models'.
     """
-    resolutions = resolve_models(book, logged_models(con))
-    con.register("__check_prices", prices_table(book))
-    con.register("__check_model_map", model_map_table(book, resolutions))
+    warehouse = Warehouse.at(db)
+    with warehouse.reader() as source:
+        source.close()  # only to fail early and clearly when the warehouse is busy or missing
+    con = duckdb.connect()
     try:
+        configure(con)
+        con.execute(f"ATTACH {quote(str(warehouse.path))} AS warehouse (READ_ONLY)")
+        con.execute("CREATE SCHEMA raw")
+        for table in ("calls", "loads", "rejects"):
+            con.execute(f"CREATE VIEW raw.{table} AS SELECT * FROM warehouse.raw.{table}")
+        build_models(con, book, models.discover())
         return con.execute(
-            """
-            WITH first_price AS (
-                SELECT provider, model, min(effective_from) AS priced_from
-                FROM __check_prices GROUP BY ALL
-            )
-            SELECT calls.provider, calls.model, count(*) AS calls, min(calls.ts), max(calls.ts),
-                CASE WHEN any_value(map.price_model) IS NULL THEN 'no price in the catalog or genai-prices'
-                     ELSE 'priced as ' || any_value(map.price_provider) || '/' || any_value(map.price_model)
-                          || ' only from ' || any_value(first_price.priced_from) END AS why
-            FROM raw.calls AS calls
-            LEFT JOIN __check_model_map AS map USING (provider, model)
-            LEFT JOIN first_price
-                ON first_price.provider = map.price_provider AND first_price.model = map.price_model
-            WHERE NOT calls.response_cache_hit
-                AND (first_price.priced_from IS NULL
-                     OR CAST(timezone('UTC', calls.ts) AS DATE) < first_price.priced_from)
-            GROUP BY calls.provider, calls.model
-            ORDER BY calls DESC
-            """
+            """SELECT subject, n_rows, first_seen, last_seen, detail FROM marts.data_health
+            WHERE check_name = 'unpriced calls' ORDER BY n_rows DESC, subject"""
         ).fetchall()
     finally:
-        con.unregister("__check_prices")
-        con.unregister("__check_model_map")
+        con.close()
 
 
 def prices_table(book: PriceBook, models: set[tuple[str, str]] | None = None) -> pa.Table:
@@ -190,7 +148,7 @@ def prices_table(book: PriceBook, models: set[tuple[str, str]] | None = None) ->
     )
 
 
-def model_map_table(book: PriceBook, resolutions: list[Resolution]) -> pa.Table:
+def model_map_table(resolutions: list[Resolution]) -> pa.Table:
     return pa.Table.from_pylist(
         [
             {
@@ -198,7 +156,7 @@ def model_map_table(book: PriceBook, resolutions: list[Resolution]) -> pa.Table:
                 "model": r.model,
                 "price_provider": r.price_provider,
                 "price_model": r.price_model,
-                "model_tier": _tier(book, r),
+                "model_tier": r.model_tier,
                 "matched_by": r.matched_by,
             }
             for r in resolutions
@@ -213,15 +171,3 @@ def _replace_table(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -
         con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM __replacement")
     finally:
         con.unregister("__replacement")
-
-
-def _tier(book: PriceBook, resolution: Resolution) -> str | None:
-    """The catalog's tier of the model a call resolved to, also for a model without prices."""
-    key = (resolution.price_provider, resolution.price_model)
-    if resolution.price_model is not None and key in book.models:
-        return book.models[key].tier
-    logged = (resolution.provider.strip().lower(), resolution.model.strip().lower())
-    for item in book.catalog.models:
-        if logged[0] == item.provider and logged[1] in (item.model, *item.aliases):
-            return item.tier
-    return None

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from pipelines.console import err, load_summary, new_progress, out
-from pipelines.errors import UserError
+from pipelines.console import err, failure_tables, load_summary, new_progress, out
+from pipelines.errors import CheckFailed, UserError
 from pipelines.models import Built
+
+if TYPE_CHECKING:
+    from pipelines.audits import AuditResult
 
 app = typer.Typer(
     name="routeledger",
@@ -63,26 +66,55 @@ def ingest_logs(
 
 @app.command()
 def build(db: DbOption = None, prices: PricesOption = None) -> None:
-    """Load prices, build every SQL model in order, publish the marts for readers."""
+    """Load prices, build every SQL model in order, audit them, publish the marts for readers."""
     from pipelines.build import run_build
-    from pipelines.prices import load_catalog, published_source
+    from pipelines.prices import build_price_book, published_source
 
-    def report(built: Built) -> None:
-        rows = f"{built.rows:,} rows" if built.rows is not None else "view"
-        out.print(f"  {built.name:<40} {built.materialized:<5} {rows:>16} {built.seconds:8.2f}s", highlight=False)
-
-    _, catalog = load_catalog(prices)  # a broken catalog stops here, before anything is built
-    if catalog is None:
+    book = build_price_book(prices)  # a broken catalog stops here, before anything is built
+    if book.catalog_path is None:
         err.print("no price catalog (pricing/catalog.yaml): published prices only, no model tiers", highlight=False)
-    out.print(f"prices: {catalog or 'no team catalog'} over {published_source()}", highlight=False)
+    out.print(f"prices: {book.catalog_path or 'no team catalog'} over {published_source()}", highlight=False)
     out.print("building models")
-    result = run_build(db, catalog, report)
+    result = run_build(db, book, report_built, report_audit)
+    seconds = sum(a.seconds for a in result.audits)
+    out.print(f"{len(result.audits)} audits passed in {seconds:.2f}s", highlight=False)
     out.print(f"published {result.snapshot} (build {result.build_id})", highlight=False)
     if result.unpriced_models:
         err.print(
             f"{result.unpriced_models} logged model(s) have no price: see `routeledger prices check`",
             highlight=False,
         )
+
+
+@app.command()
+def audit(
+    db: DbOption = None,
+    build_only: Annotated[
+        bool, typer.Option("--build-only", help="Only the audits every build runs (skip the heavy, on-demand ones)")
+    ] = False,
+) -> None:
+    """Run the models' audits against the warehouse as it is (exit 1 if any finds offending rows)."""
+    from pipelines import audits, models
+    from pipelines.warehouse import Warehouse
+
+    checks = audits.collect(models.discover(), on_build=build_only)
+    with Warehouse.at(db).reader() as con:
+        results = audits.run(con, checks, report_audit)
+    out.print(f"{len(results)} audits passed in {sum(r.seconds for r in results):.2f}s", highlight=False)
+
+
+def report_built(built: Built) -> None:
+    rows = f"{built.rows:,} rows" if built.rows is not None else "view"
+    out.print(f"  {built.name:<40} {built.materialized:<5} {rows:>16} {built.seconds:8.2f}s", highlight=False)
+
+
+def report_audit(result: AuditResult) -> None:
+    verdict = "ok" if result.passed else f"FAILED: {result.failing_rows:,} offending row(s)"
+    out.print(
+        f"  audit {result.audit.model:<36} {result.audit.name[:70]:<70} {result.seconds:6.2f}s {verdict}",
+        highlight=False,
+        markup=False,
+    )
 
 
 @app.command()
@@ -186,12 +218,10 @@ def prices_check(db: DbOption = None, prices: PricesOption = None) -> None:
     book = build_price_book(prices)
     where = book.catalog_path or "no team catalog"
     out.print(f"catalog ok: {where}, {len(book.catalog.models)} entries; {len(book.models):,} priced models")
-    warehouse = Warehouse.at(db)
-    if not warehouse.path.exists():
-        out.print(f"no warehouse at {warehouse.path} yet: nothing logged to check", highlight=False)
+    if not Warehouse.at(db).path.exists():
+        out.print(f"no warehouse at {Warehouse.at(db).path} yet: nothing logged to check", highlight=False)
         return
-    with warehouse.reader() as con:
-        missing = unpriced_calls(con, book)
+    missing = unpriced_calls(db, book)
     if not missing:
         out.print("every logged call has a price at its time")
         return
@@ -205,6 +235,11 @@ def main() -> None:
     except UserError as exc:
         err.print(f"routeledger: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)
+    except CheckFailed as exc:
+        err.print(f"routeledger: {exc}", markup=False, highlight=False, soft_wrap=True)
+        for table in failure_tables(exc):
+            err.print(table)
+        sys.exit(1)
     except KeyboardInterrupt:
         err.print("routeledger: interrupted; nothing half-done was kept", markup=False)
         sys.exit(130)

@@ -125,11 +125,27 @@ def _price(value: Decimal | None) -> str:
 
 def unpriced_table(rows: list[tuple]) -> Table:
     table = Table(title="logged calls with no price at their time", title_justify="left")
-    for name in ("provider", "model"):
-        table.add_column(name)
+    table.add_column("provider/model")
     table.add_column("calls", justify="right")
     for name in ("first", "last", "why"):
         table.add_column(name)
-    for provider, model, calls, first, last, why in rows:
-        table.add_row(provider, model, f"{calls:,}", f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}", why)
+    for subject, calls, first, last, why in rows:
+        table.add_row(subject, f"{calls:,}", f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}", why)
     return table
+
+
+def failure_tables(exc: BaseException) -> list[Table]:
+    """For each failed audit: what it checks, where it is declared, and sample offending rows."""
+    tables = []
+    for result in getattr(exc, "failed", []):
+        audit = result.audit
+        table = Table(
+            title=f"audit {audit.name} on {audit.model} ({audit.source}): {result.failing_rows:,} offending row(s)",
+            title_justify="left",
+        )
+        for column in result.columns:
+            table.add_column(column)
+        for row in result.sample:
+            table.add_row(*("NULL" if v is None else str(v) for v in row))
+        tables.append(table)
+    return tables

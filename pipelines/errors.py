@@ -13,3 +13,7 @@ def first_line(exc: BaseException) -> str:
     """The first line of an exception's message: enough to act on, short enough to read."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+class CheckFailed(Exception):
+    """A check found what must not be: a failed audit, a policy breach. The CLI exits 1."""

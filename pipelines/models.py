@@ -1,9 +1,19 @@
-"""The SQL model runner: discover `sql/` models, order them by what they read, build them.
+"""The SQL model runner: discover `sql/` models, read their headers, order them by what they read, build them.
 
 A model is one SELECT in `sql/<layer>/<name>.sql`, built as `<layer>.<name>`. What it
 reads is found by parsing it with sqlglot, never declared beside it (as SQLMesh does).
-Staging and intermediate models are views, marts are tables; a model may say otherwise
-in its header (`-- materialized: table`).
+What it *is* is declared in its header, a small YAML block in the leading comment, in
+the spirit of SQLMesh's `MODEL (...)`:
+
+    -- model:
+    --   materialized: table            # table | view (default: marts tables, others views)
+    --   grain: [week, route]           # the columns that identify a row: audited unique
+    --   audits:                        # blocking checks, see pipelines/audits.py
+    --     - accepted_range: {columns: [fallback_rate], min: 0, max: 1}
+    --
+    -- One row per (week, route): ...  (prose for people, after a bare `--` line)
+
+A mart's columns are described once beside it, in `<name>.yml` (pipelines/columns.py).
 """
 
 from __future__ import annotations
@@ -12,19 +22,34 @@ import graphlib
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal
 
 import duckdb
 import sqlglot
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlglot import exp
 
 from pipelines.errors import UserError, first_line
+from pipelines.raw import SOURCES
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 LAYERS = ("staging", "intermediate", "marts")
-SOURCES = frozenset({"raw.calls", "raw.loads", "raw.rejects", "raw.prices", "raw.model_map"})
-MATERIALIZED = re.compile(r"^\s*--\s*materialized:\s*(table|view)\s*$", re.MULTILINE)
+HEADER_START = re.compile(r"^--\s*model:\s*$")
+
+
+class Header(BaseModel):
+    """A model's declared shape: how it is stored, what identifies a row, what must hold."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    materialized: Literal["table", "view"] | None = None
+    grain: list[str] = Field(min_length=1)
+    audits: list[dict[str, Any]] = []
+    # on_demand: too heavy for every build (a view of millions of rows); `routeledger audit` runs them
+    audits_run: Literal["build", "on_demand"] = "build"
 
 
 @dataclass(frozen=True)
@@ -34,6 +59,10 @@ class Model:
     sql: str
     reads: frozenset[str]
     materialized: str  # table | view
+    grain: tuple[str, ...] = ()
+    audits: tuple[dict[str, Any], ...] = ()
+    audits_on_build: bool = True
+    columns: tuple = field(default=(), compare=False)  # the column spec (columns.Column), marts only
 
     @property
     def layer(self) -> str:
@@ -48,9 +77,14 @@ class Built:
     seconds: float
 
 
-def discover(sql_dir: Path = SQL_DIR) -> list[Model]:
-    """Every model under sql_dir, in build order."""
+def discover(sql_dir: Path | None = None) -> list[Model]:
+    """Every model under sql_dir, in build order. No model at all is an error: a build of nothing is a bug."""
+    from pipelines.columns import load_columns
+
+    sql_dir = sql_dir or SQL_DIR
     paths = [p for layer in LAYERS for p in sorted((sql_dir / layer).glob("*.sql"))]
+    if not paths:
+        raise UserError(f"{sql_dir}: no SQL models found (expected sql/staging, sql/intermediate, sql/marts)")
     names = {f"{p.parent.name}.{p.stem}" for p in paths}
     models = {}
     for path in paths:
@@ -60,10 +94,47 @@ def discover(sql_dir: Path = SQL_DIR) -> list[Model]:
         unknown = sorted(reads - names - SOURCES)
         if unknown:
             raise UserError(f"{path}: reads {', '.join(unknown)}, which is neither a model nor a raw table")
-        found = MATERIALIZED.search(sql)
-        materialized = found.group(1) if found else ("table" if path.parent.name == "marts" else "view")
-        models[name] = Model(name, path, sql, frozenset(reads), materialized)
+        header = read_header(sql, path)
+        materialized = header.materialized or ("table" if path.parent.name == "marts" else "view")
+        columns = tuple(load_columns(path.with_suffix(".yml")))
+        models[name] = Model(
+            name,
+            path,
+            sql,
+            frozenset(reads),
+            materialized,
+            tuple(header.grain),
+            tuple(header.audits),
+            header.audits_run == "build",
+            columns,
+        )
     return [models[name] for name in _order(models)]
+
+
+def read_header(sql: str, path: Path) -> Header:
+    """The `-- model:` block of a model's leading comment, validated; missing or broken is an error naming the file."""
+    lines = []
+    for line in sql.splitlines():
+        if not line.startswith("--"):
+            break
+        lines.append(line)
+    start = next((i for i, line in enumerate(lines) if HEADER_START.match(line)), None)
+    if start is None:
+        raise UserError(f"{path}: no model header: start the file with a `-- model:` block that declares its grain")
+    block = []
+    for line in lines[start:]:
+        if line.strip() == "--":
+            break
+        block.append(line[3:] if line.startswith("-- ") else line[2:])
+    try:
+        parsed = yaml.safe_load("\n".join(block))
+    except yaml.YAMLError as exc:
+        raise UserError(f"{path}: the model header is not valid YAML: {first_line(exc)}") from exc
+    try:
+        return Header.model_validate((parsed or {}).get("model") or {})
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'model'}: {e['msg']}" for e in exc.errors())
+        raise UserError(f"{path}: model header: {problems}") from exc
 
 
 def tables_read(sql: str, path: Path) -> set[str]:
@@ -74,7 +145,7 @@ def tables_read(sql: str, path: Path) -> set[str]:
         raise UserError(f"{path}: not valid SQL: {first_line(exc)}") from exc
     statements = [s for s in statements if s is not None]
     if len(statements) != 1 or not isinstance(statements[0], exp.Query):
-        raise UserError(f"{path}: a model must be exactly one SELECT statement")
+        raise UserError(f"{path}: must be exactly one SELECT statement")
     tree = statements[0]
     ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
     reads = set()
@@ -102,7 +173,9 @@ def build(
     models: list[Model],
     on_built: Callable[[Built], None] | None = None,
 ) -> list[Built]:
-    """Create every model in order. The caller owns the transaction."""
+    """Create every model in order, with its column comments. The caller owns the transaction."""
+    from pipelines.columns import comment_statements
+
     for schema in sorted({m.layer for m in models}):
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     built = []
@@ -120,6 +193,8 @@ def build(
             con.execute(f"CREATE OR REPLACE {kind} {model.name} AS\n{model.sql}")
         except duckdb.Error as exc:
             raise UserError(f"{model.path}: {first_line(exc)}") from exc
+        for statement in comment_statements(model.name, model.columns):
+            con.execute(statement)
         rows = con.execute(f"SELECT count(*) FROM {model.name}").fetchone()[0] if kind == "TABLE" else None
         result = Built(model.name, model.materialized, rows, time.perf_counter() - started)
         built.append(result)

@@ -23,40 +23,12 @@ from pathlib import Path
 import duckdb
 
 from pipelines.errors import UserError, WarehouseBusy, first_line
-from pipelines.ingest.fields import calls_ddl, quote
+from pipelines.ingest.fields import quote
+from pipelines.raw import RAW_DDL
 
 DEFAULT_DB = Path("data/warehouse.duckdb")
 SNAPSHOT_GRACE_SECONDS = 3600  # a reader may hold an old snapshot this long
 SNAPSHOTS_KEPT = 3  # the newest few stay whatever their age
-
-RAW_DDL = (
-    "CREATE SCHEMA IF NOT EXISTS raw",
-    "CREATE SEQUENCE IF NOT EXISTS raw.load_id_seq START 1",
-    calls_ddl("raw.calls"),
-    """CREATE TABLE IF NOT EXISTS raw.loads (
-        load_id BIGINT PRIMARY KEY,
-        source_path VARCHAR NOT NULL,
-        sha256 VARCHAR NOT NULL,
-        kind VARCHAR NOT NULL,
-        format VARCHAR NOT NULL,
-        size_bytes BIGINT NOT NULL,
-        rows_read BIGINT NOT NULL,
-        rows_loaded BIGINT NOT NULL,
-        rows_rejected BIGINT NOT NULL,
-        rows_duplicate BIGINT NOT NULL,
-        started_at TIMESTAMPTZ NOT NULL,
-        finished_at TIMESTAMPTZ NOT NULL,
-        status VARCHAR NOT NULL,
-        CHECK (rows_read = rows_loaded + rows_rejected + rows_duplicate)
-    )""",
-    """CREATE TABLE IF NOT EXISTS raw.rejects (
-        load_id BIGINT NOT NULL,
-        source_path VARCHAR NOT NULL,
-        source_row BIGINT NOT NULL,
-        reason VARCHAR NOT NULL,
-        raw_record VARCHAR
-    )""",
-)
 
 
 def resolve_db(db: str | Path | None = None) -> Path:

@@ -9,12 +9,15 @@ import pytest
 from pipelines.errors import UserError
 from pipelines.models import discover
 
+HEADER = "-- model:\n--   grain: [id]\n--\n"
+
 
 def write_models(root: Path, models: dict[str, str]) -> Path:
+    """Model files under root; a model without a header gets one declaring grain [id]."""
     for name, sql in models.items():
         layer, table = name.split(".")
         (root / layer).mkdir(parents=True, exist_ok=True)
-        (root / layer / f"{table}.sql").write_text(sql)
+        (root / layer / f"{table}.sql").write_text(sql if sql.startswith("-- model:") else HEADER + sql)
     return root
 
 
@@ -43,7 +46,8 @@ def test_cte_names_are_not_tables_and_headers_set_materialization(tmp_path):
     root = write_models(
         tmp_path,
         {
-            "staging.stg_a": "-- materialized: table\nwith calls as (select * from raw.calls) select * from calls",
+            "staging.stg_a": "-- model:\n--   materialized: table\n--   grain: [call_id]\n--\n"
+            "with calls as (select * from raw.calls) select * from calls",
             "marts.b": "with a as (select * from staging.stg_a), final as (select * from a) select * from final",
         },
     )
@@ -84,3 +88,39 @@ def test_a_model_is_one_select(tmp_path, sql, message):
     root = write_models(tmp_path, {"marts.a": sql})
     with pytest.raises(UserError, match=message):
         discover(root)
+
+
+def test_headers_declare_grain_and_audits(tmp_path):
+    root = write_models(
+        tmp_path,
+        {
+            "marts.a": "-- model:\n--   grain: [week, route]\n--   audits:\n"
+            "--     - accepted_range: {columns: [rate], min: 0, max: 1}\n--\n-- prose\nselect 1 as week",
+        },
+    )
+    (model,) = discover(root)
+    assert model.grain == ("week", "route")
+    assert model.audits == ({"accepted_range": {"columns": ["rate"], "min": 0, "max": 1}},)
+    assert model.audits_on_build
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("select 1", "no model header"),
+        ("-- model:\n--   materialized: table\n--\nselect 1", r"model header: grain: Field required"),
+        ("-- model:\n--   grain: []\n--\nselect 1", "grain: List should have at least 1 item"),
+        ("-- model:\n--   grain: [a\n--\nselect 1", "the model header is not valid YAML"),
+        ("-- model:\n--   grain: [a]\n--   kind: table\n--\nselect 1", "kind: Extra inputs are not permitted"),
+    ],
+)
+def test_a_model_without_a_valid_header_is_an_error_naming_the_file(tmp_path, sql, message):
+    (tmp_path / "marts").mkdir()
+    (tmp_path / "marts" / "a.sql").write_text(sql)
+    with pytest.raises(UserError, match=r"marts/a\.sql: .*" + message):
+        discover(tmp_path)
+
+
+def test_a_runner_that_finds_no_models_fails_loudly(tmp_path):
+    with pytest.raises(UserError, match="no SQL models found"):
+        discover(tmp_path)

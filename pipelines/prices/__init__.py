@@ -73,6 +73,7 @@ class Resolution:
     price_provider: str | None
     price_model: str | None
     matched_by: str  # catalog | catalog alias | genai-prices | unpriced
+    model_tier: str | None = None  # the catalog's routing tier of the model it means, priced or not
 
 
 def resolve_models(book: PriceBook, seen: Iterable[tuple[str, str]]) -> list[Resolution]:
@@ -92,8 +93,9 @@ def resolve_models(book: PriceBook, seen: Iterable[tuple[str, str]]) -> list[Res
             how = "genai-prices"
             if target is not None and target not in book.models:
                 target = None
+        tier = book.models[target].tier if target is not None else None
         if target is None or not book.models[target].rows:
-            resolutions.append(Resolution(provider, model, None, None, "unpriced"))
+            resolutions.append(Resolution(provider, model, None, None, "unpriced", tier))
         else:
-            resolutions.append(Resolution(provider, model, target[0], target[1], how))
+            resolutions.append(Resolution(provider, model, target[0], target[1], how, tier))
     return resolutions

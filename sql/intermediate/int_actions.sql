@@ -1,3 +1,10 @@
+-- model:
+--   grain: [action_id]
+--   audits_run: on_demand   # one row per action; the weekly rollup's totals are audited at every build
+--   audits:
+--     - not_null: [route, week, started_at, outcome]
+--     - accepted_values: {column: outcome, values: [completed, failed, abandoned]}
+--
 -- One row per action (every call with one action_id): where it belongs and whether it
 -- completed. Read from the calls as logged, so no price is computed here.
 --

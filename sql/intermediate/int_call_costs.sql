@@ -1,3 +1,12 @@
+-- model:
+--   grain: [call_id]
+--   audits_run: on_demand   # one row per call; the weekly rollup's totals are audited at every build
+--   audits:
+--     - expression_is_true: >-
+--         cost_usd is null or cost_usd = input_cost_usd + cached_input_cost_usd + cache_write_cost_usd + output_cost_usd
+--     - accepted_range: {columns: [cost_usd, cache_savings_usd, reasoning_cost_usd], min: 0}
+--     - expression_is_true: is_priced or cost_usd is null
+--
 -- One row per call: the price that applied at its UTC date and what the call cost.
 --
 -- Cost (DESIGN.md §3), per 1M-token rates of the price row in force on the call's UTC

@@ -1,4 +1,19 @@
--- materialized: table
+-- model:
+--   materialized: table
+--   grain: [grain, week, route, fallback_reason, call_role, status, provider, model, is_priced, is_response_cache_hit]
+--   audits:
+--     - accepted_values: {column: grain, values: [actions, calls, latency]}
+--     - not_null: [grain, week, route]
+--     - accepted_range: {columns: [actions, completed_actions, calls, cost_usd, cache_savings_usd], min: 0}
+--     - expression_is_true: completed_actions + failed_actions + abandoned_actions = actions
+--     - expression_is_true: is_priced or cost_usd is null
+--     - reconciles:
+--         expression: sum(calls)
+--         where: grain = 'calls'
+--         with: raw.loads
+--         other_expression: sum(rows_loaded)
+--         other_where: kind = 'logs'
+--
 -- Everything the weekly marts need, in one pass over the priced calls. A row's `grain`
 -- says what it counts:
 --   'actions'     one row per (week, route, first fallback reason or NULL): action counts

@@ -1,4 +1,12 @@
--- materialized: view
+-- model:
+--   materialized: view
+--   grain: [action_id]
+--   audits_run: on_demand   # one row per action: millions; route_weekly reconciles with it on demand
+--   audits:
+--     - expression_is_true: retries + fallbacks + validations <= calls
+--     - reconciles: {expression: count(*), with: marts.route_weekly, other_expression: sum(actions)}
+--     - reconciles: {expression: sum(cost_usd), with: marts.route_weekly}
+--
 -- One row per action: every call made for one user-level task (retries, fallbacks,
 -- validation, tool and classifier calls included), what it cost, whether it
 -- completed, and the chain of models it went through. Route, week and completion as
@@ -26,7 +34,7 @@ rolled_up as (
         count(*) filter (where call_role = 'fallback') as fallbacks,
         count(*) filter (where call_role = 'validation') as validations,
         count(*) filter (where status <> 'ok') as failed_calls,
-        sum(tool_calls) as tool_calls,
+        cast(sum(tool_calls) as bigint) as tool_calls,
         string_agg(model, ' > ' order by ts, call_id) as model_chain,
 
         -- money

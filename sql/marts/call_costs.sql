@@ -1,4 +1,11 @@
--- materialized: view
+-- model:
+--   materialized: view
+--   grain: [call_id]
+--   audits_run: on_demand   # one row per call: millions; route_weekly reconciles with it on demand
+--   audits:
+--     - reconciles: {expression: count(*), with: raw.calls}
+--     - reconciles: {expression: sum(cost_usd), with: marts.route_weekly}
+--
 -- One row per model call with what it cost, its cost components, and the route and
 -- ISO week of the action it belongs to (every call of an action counts in the same
 -- route-week, decided in intermediate.int_actions).

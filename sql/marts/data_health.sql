@@ -1,3 +1,8 @@
+-- model:
+--   grain: [check_name, subject, detail]
+--   audits:
+--     - accepted_values: {column: check_name, values: [rejected rows, unpriced calls, load]}
+--
 -- One row per finding about the data itself, in three checks:
 --   'rejected rows'  : rows of a file refused at ingest, by reason (values stripped)
 --   'unpriced calls' : calls whose model has no price at their date, by provider/model
@@ -67,7 +72,7 @@ unpriced as (
             when price_model is null then 'no price in the catalog or in genai-prices'
             else 'matched ' || price_provider || '/' || price_model || ', which has no price on these dates'
         end as detail,
-        calls as n_rows,
+        cast(calls as bigint) as n_rows,
         first_seen,
         last_seen
     from unpriced_models

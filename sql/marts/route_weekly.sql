@@ -1,3 +1,19 @@
+-- model:
+--   grain: [week, route]
+--   audits:
+--     - expression_is_true: completed_actions + failed_actions + abandoned_actions = actions
+--     - expression_is_true: is_cost_complete = (unpriced_calls = 0)
+--     - reconciles:
+--         expression: sum(cost_usd)
+--         with: intermediate.int_route_week_rollup
+--         other_expression: sum(cost_usd)
+--         other_where: grain = 'calls'
+--     - reconciles:
+--         expression: sum(actions)
+--         with: intermediate.int_route_week_rollup
+--         other_expression: sum(actions)
+--         other_where: grain = 'actions'
+--
 -- One row per (week, route): what the route's actions cost and how they behaved.
 -- Actions and all their calls count in the week and route of the action's earliest
 -- call (intermediate.int_actions).
@@ -70,15 +86,15 @@ final as (
         route,
 
         -- counts
-        actions.actions,
-        actions.completed_actions,
-        actions.failed_actions,
-        actions.abandoned_actions,
-        calls.calls,
-        coalesce(calls.retry_calls, 0) as retry_calls,
-        coalesce(calls.fallback_calls, 0) as fallback_calls,
-        coalesce(calls.error_calls, 0) as error_calls,
-        coalesce(calls.unpriced_calls, 0) as unpriced_calls,
+        cast(actions.actions as bigint) as actions,
+        cast(actions.completed_actions as bigint) as completed_actions,
+        cast(actions.failed_actions as bigint) as failed_actions,
+        cast(actions.abandoned_actions as bigint) as abandoned_actions,
+        cast(calls.calls as bigint) as calls,
+        cast(coalesce(calls.retry_calls, 0) as bigint) as retry_calls,
+        cast(coalesce(calls.fallback_calls, 0) as bigint) as fallback_calls,
+        cast(coalesce(calls.error_calls, 0) as bigint) as error_calls,
+        cast(coalesce(calls.unpriced_calls, 0) as bigint) as unpriced_calls,
 
         -- money
         calls.cost_usd,
@@ -99,9 +115,9 @@ final as (
         calls.tool_calls / actions.actions as tool_calls_per_action,
 
         -- tokens
-        calls.input_tokens,
-        calls.cached_input_tokens,
-        calls.output_tokens,
+        cast(calls.input_tokens as bigint) as input_tokens,
+        cast(calls.cached_input_tokens as bigint) as cached_input_tokens,
+        cast(calls.output_tokens as bigint) as output_tokens,
 
         -- latency
         latency.p50_latency_ms,

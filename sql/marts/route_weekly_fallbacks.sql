@@ -1,3 +1,13 @@
+-- model:
+--   grain: [week, route, fallback_reason]
+--   audits:
+--     - not_null: [week, route, fallback_reason]
+--     - accepted_range: {columns: [fallback_calls, actions, cost_usd], min: 0}
+--     - reconciles:
+--         expression: sum(actions)
+--         with: intermediate.int_route_week_rollup
+--         other_where: grain = 'actions' and fallback_reason is not null
+--
 -- One row per (week, route, fallback_reason): the fallback calls made for that reason
 -- and what they cost, and the actions whose first fallback was for that reason (so the
 -- actions add up to the route-week's actions with a fallback).
@@ -35,8 +45,8 @@ final as (
         week,
         route,
         fallback_reason,
-        coalesce(calls.fallback_calls, 0) as fallback_calls,
-        coalesce(actions.actions, 0) as actions,
+        cast(coalesce(calls.fallback_calls, 0) as bigint) as fallback_calls,
+        cast(coalesce(actions.actions, 0) as bigint) as actions,
         coalesce(calls.cost_usd, 0) as cost_usd
     from calls
     full outer join actions using (week, route, fallback_reason)

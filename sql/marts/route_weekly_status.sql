@@ -1,3 +1,10 @@
+-- model:
+--   grain: [week, route, status]
+--   audits:
+--     - accepted_values: {column: status, values: [ok, error, timeout, rate_limited, invalid_output, refused]}
+--     - accepted_range: {columns: [share_of_calls], min: 0, max: 1}
+--     - reconciles: {expression: sum(calls), with: marts.route_weekly}
+--
 -- One row per (week, route, status): calls by outcome of the provider request, the
 -- error rate broken down by the error taxonomy.
 with
@@ -11,7 +18,7 @@ by_status as (
         week,
         route,
         status,
-        sum(calls) as calls,
+        cast(sum(calls) as bigint) as calls,
         sum(cost_usd) as cost_usd
     from calls
     group by week, route, status

@@ -1,3 +1,7 @@
+-- model:
+--   grain: [call_id]
+--   audits_run: on_demand   # one row per logged call: raw.calls reconciles with raw.loads at every build
+--
 -- One row per model call, as loaded: renamed for reading, with the UTC date and the
 -- ISO week (Monday 00:00 UTC) the call started in.
 --

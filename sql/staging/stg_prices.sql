@@ -1,3 +1,13 @@
+-- model:
+--   grain: [provider, model, service_tier, is_batch, effective_from]
+--   audits:
+--     - not_null: [provider, model, service_tier, effective_from, input_usd_per_token, output_usd_per_token]
+--     - accepted_range:
+--         columns: [input_usd_per_token, cached_input_usd_per_token, cache_write_usd_per_token,
+--                   cache_write_1h_usd_per_token, output_usd_per_token]
+--         min: 0
+--     - expression_is_true: effective_to is null or effective_to > effective_from
+--
 -- One row per (provider, model, service tier, period, batch or not): the USD rates per
 -- token that apply from effective_from (inclusive) to effective_to (exclusive; NULL =
 -- still in force).
