@@ -141,6 +141,7 @@ class Warehouse:
                 con.execute(f"CREATE SCHEMA snapshot.{schema}")
             for table in tables:
                 con.execute(f"CREATE TABLE snapshot.{table} AS FROM {table}")
+                _copy_column_comments(con, table)
             con.execute("CREATE SCHEMA IF NOT EXISTS snapshot.meta")
             con.execute(
                 "CREATE TABLE snapshot.meta.build AS SELECT ? AS build_id, ?::TIMESTAMPTZ AS built_at",
@@ -177,6 +178,18 @@ class Warehouse:
                     path.unlink()
                     removed.append(path)
         return removed
+
+
+def _copy_column_comments(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """The warehouse's column comments (from the marts' column specs) onto the snapshot's copy of `table`."""
+    schema, name = table.split(".")
+    comments = con.execute(
+        "SELECT column_name, comment FROM duckdb_columns() "
+        "WHERE database_name = current_database() AND schema_name = ? AND table_name = ? AND comment IS NOT NULL",
+        [schema, name],
+    ).fetchall()
+    for column, comment in comments:
+        con.execute(f'COMMENT ON COLUMN snapshot.{table}."{column}" IS {quote(comment)}')
 
 
 def configure(con: duckdb.DuckDBPyConnection) -> None:

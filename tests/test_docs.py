@@ -1,20 +1,15 @@
-"""The README documents what the code does: the field rules come from the same source."""
+"""The README documents what the code does: its tables are generated from the same sources."""
 
 from __future__ import annotations
 
-import re
-
-from pipelines.ingest.fields import markdown_table
+from pipelines import docs
 from tests.conftest import ROOT
 
 
-def test_readme_field_table_is_the_validation_rules():
+def test_readme_tables_are_generated_from_the_field_rules_and_the_column_specs():
     readme = (ROOT / "README.md").read_text()
-    documented = re.search(r"<!-- fields:begin -->\n(.*?)\n<!-- fields:end -->", readme, re.S)
-    assert documented, "README.md lost its field table markers"
-    assert documented.group(1) == markdown_table(), (
-        "regenerate the table: python -c 'from pipelines.ingest.fields import markdown_table; print(markdown_table())'"
-    )
+    assert not docs.missing_blocks(readme), "README.md lost some generated-table markers"
+    assert docs.render(readme) == readme, "regenerate the README's tables: python -m pipelines.docs"
 
 
 def test_readme_shows_the_two_commands_and_ci_runs_the_test_command():

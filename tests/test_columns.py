@@ -1,0 +1,78 @@
+"""Each mart's columns are declared once (sql/marts/<name>.yml) and agree with what the model builds."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from pipelines import columns, models
+from pipelines.warehouse import Warehouse
+from tests.conftest import ACME_CATALOG, call, write_jsonl
+
+MARTS = [m for m in models.discover() if m.layer == "marts"]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> duckdb.DuckDBPyConnection:
+    """A small warehouse built by the real ingest and build."""
+    from pipelines.build import run_build
+    from pipelines.ingest.logs import run_ingest_logs
+
+    root = tmp_path_factory.mktemp("columns")
+    db = root / "warehouse.duckdb"
+    rows = [
+        call("c1", "a1", "2026-03-02T10:00:00Z"),
+        call("c2", "a1", "2026-03-02T10:00:05Z", call_role="fallback", model="m-large", fallback_reason="timeout"),
+        call("c3", "a2", "2026-03-03T10:00:00Z", model="m-mystery"),
+    ]
+    run_ingest_logs(db, [str(write_jsonl(root / "calls.jsonl", rows))])
+    (root / "catalog.yaml").write_text(ACME_CATALOG)
+    run_build(db, root / "catalog.yaml")
+    con = duckdb.connect(str(db), read_only=True)
+    yield con
+    con.close()
+
+
+def test_every_mart_declares_its_columns():
+    assert [m.name for m in MARTS if not m.columns] == []
+
+
+@pytest.mark.parametrize("model", MARTS, ids=lambda m: m.name)
+def test_the_spec_is_what_the_model_builds_in_name_order_and_type(built, model):
+    described = [(name, type_) for name, type_, *_ in built.execute(f"DESCRIBE {model.name}").fetchall()]
+    declared = [(c.name, c.type) for c in model.columns]
+    assert declared == described, f"{model.path.with_suffix('.yml')} disagrees with what {model.name} builds"
+
+
+def test_column_comments_reach_the_warehouse_and_the_published_snapshot(built, tmp_path):
+    expected = (
+        "cost of all calls of all the route-week's actions (failed ones too, their spend is carried by what "
+        "completed) / completed actions; NULL when none completed [USD per action]"
+    )
+    query = (
+        "SELECT comment FROM duckdb_columns() WHERE schema_name = 'marts' AND table_name = 'route_weekly' "
+        "AND column_name = 'cost_per_completed_action_usd'"
+    )
+    assert built.execute(query).fetchall() == [(expected,)]
+    path = built.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0]
+    snapshot = duckdb.connect(str(Warehouse.at(path).current_snapshot()), read_only=True)
+    try:
+        assert snapshot.execute(query).fetchall() == [(expected,)]
+    finally:
+        snapshot.close()
+
+
+def test_a_spec_with_a_column_twice_or_a_missing_description_is_an_error(tmp_path):
+    path = tmp_path / "m.yml"
+    path.write_text("columns:\n  - {name: a, type: DATE, description: x}\n  - {name: a, type: DATE, description: y}\n")
+    with pytest.raises(Exception, match=r"m\.yml: columns declared twice: a"):
+        columns.load_columns(path)
+    path.write_text("columns:\n  - {name: a, type: DATE}\n")
+    with pytest.raises(Exception, match=r"m\.yml: columns\.0\.description: Field required"):
+        columns.load_columns(path)
+
+
+def test_the_app_labels_come_from_the_spec():
+    label, help_text = columns.labels("marts.route_weekly")["fallback_rate"]
+    assert label == "Fallback rate"
+    assert help_text == "actions with at least one fallback call / actions [share]"
