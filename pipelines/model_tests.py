@@ -124,7 +124,7 @@ def load_cases(path: Path) -> list[Case]:
         data = yaml.load(path.read_text(), Loader=_TextLoader)
         spec = _FileSpec.model_validate(data)
     except yaml.YAMLError as exc:
-        raise UserError(f"{path}: not valid YAML: {first_line(exc)}") from exc
+        raise UserError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from exc  # with its lines
     except ValidationError as exc:
         error = exc.errors()[0]
         where = ".".join(str(part) for part in error["loc"])
