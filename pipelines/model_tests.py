@@ -45,7 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pipelines import models
 from pipelines.errors import UserError, first_line
 from pipelines.ingest.fields import BY_NAME
-from pipelines.warehouse import RAW_DDL
+from pipelines.warehouse import RAW_DDL, configure
 
 TESTS_DIR = Path(__file__).resolve().parent.parent / "tests" / "models"
 SCHEMAS = ("raw", *models.LAYERS)
@@ -161,7 +161,7 @@ def table_columns(sql_dir: Path = models.SQL_DIR) -> dict[str, tuple[tuple[str, 
 
     con = duckdb.connect()
     try:
-        con.execute("SET TimeZone = 'UTC'")
+        configure(con)  # UTC, as every warehouse connection
         for statement in RAW_DDL:
             con.execute(statement)
         for name, schema in (("raw.prices", PRICES_SCHEMA), ("raw.model_map", MODEL_MAP_SCHEMA)):
@@ -203,7 +203,7 @@ def run_case(case: Case, sql_dir: Path = models.SQL_DIR) -> None:
     schema = table_columns(sql_dir)
     con = duckdb.connect()
     try:
-        con.execute("SET TimeZone = 'UTC'")
+        configure(con)  # UTC, as every warehouse connection
         for name in SCHEMAS:
             con.execute(f"CREATE SCHEMA {name}")
         for table, rows in case.inputs.items():
