@@ -11,6 +11,7 @@ file (`tests/models/<schema>.<name>.yaml`) reads:
         inputs:                       # every table the model reads, by its schema.name
           intermediate.int_route_week_rollup:
             - {grain: actions, week: 2026-03-02, route: rag, actions: 3, completed_actions: 2}
+            - {grain: calls, week: 2026-03-02, route: rag, calls: 4, cost_usd: '0.003'}
         expect:                       # the rows it returns, in any order unless order_by
           - {week: 2026-03-02, route: rag, cost_per_completed_action_usd: '0.0015'}
         columns: [week, route, ...]   # optional: the columns compared (default: those named in expect);
