@@ -152,8 +152,8 @@ def _load_direct(
     con: duckdb.DuckDBPyConnection, source: SourceFile, layout: readers.Layout, load_id: int
 ) -> tuple[int, int, int, int]:
     """Stream the file into raw.calls; any bad row or duplicate aborts (RowsRejected)."""
-    relation, raw_column, typed = readers.direct(source, layout)
-    checked = validate_sql(relation, raw_column, typed=typed)
+    relation, columns = readers.direct(source, layout)
+    checked = validate_sql(relation, columns.raw_column, typed=columns.typed, kinds=columns.kinds)
     field_list = ", ".join(FIELD_NAMES)
     con.execute("SET preserve_insertion_order = false")
     try:
@@ -193,7 +193,7 @@ def _load_checked(
 ) -> tuple[int, int, int, int]:
     """Stage the file with numbered rows; load the good ones, quarantine the rest, count duplicates."""
     path = str(source.path)
-    stored = readers.redacted("raw_record", source, layout)
+    stored = readers.redacted("raw_record", source)
     unit = "row" if source.format == "parquet" else "line"
     # Numbered rows need DuckDB to keep the file's order while staging it.
     con.execute("SET preserve_insertion_order = true")
@@ -203,6 +203,7 @@ def _load_checked(
         staged.raw_column,
         keep=("source_row", "raw_record"),
         typed=staged.typed,
+        kinds=staged.kinds,
     )
     content = ", ".join(FIELD_NAMES)
     con.execute(
