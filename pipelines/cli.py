@@ -62,6 +62,9 @@ def ingest_logs(
     out.print(load_summary(results))
     for path in skipped:
         err.print(f"skipped {path}: not a known log format")
+    failed = [r.error for r in results if r.error]
+    if failed:  # after every other file loaded and the summary printed
+        raise UserError(" | ".join(failed))
 
 
 @app.command()

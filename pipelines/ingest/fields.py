@@ -13,6 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 BIGINT_MAX = 9_223_372_036_854_775_807
+# Ten billion tokens in one call is far above any context window, and keeps every token
+# count times the largest catalog price inside the warehouse's DECIMAL money types.
+MAX_TOKENS = 10_000_000_000
+
+# A value of these kinds (a JSON object, array or boolean; a Parquet struct, list or map)
+# is never one field's value. Its text is not shown in the reason: it may hold a prompt.
+NESTED_KINDS = ("OBJECT", "ARRAY", "STRUCT", "LIST", "MAP", "UNION")
 
 # Text fields that carry prompts or responses in common log shapes. They are never
 # read into the warehouse, and are cut out of a rejected row before it is stored.
@@ -44,6 +51,7 @@ class Field:
     required: bool = False
     default: str | None = None  # SQL literal used when the value is missing
     values: tuple[str, ...] = ()  # allowed values of an enum
+    maximum: int = BIGINT_MAX  # ints only
     doc: str = ""
     sql_type: str = field(init=False, default="")
 
@@ -74,12 +82,16 @@ FIELDS: tuple[Field, ...] = (
     Field("status", "enum", default="'ok'", values=STATUSES, doc="the error taxonomy"),
     Field("quality_passed", "bool", doc="false = a quality check rejected the answer"),
     Field("action_outcome", "enum", values=OUTCOMES, doc="explicit outcome from the router; wins"),
-    Field("input_tokens", "int", default="0", doc="all input tokens, cache reads and writes included"),
-    Field("cached_input_tokens", "int", default="0", doc="prompt-cache reads, part of input"),
-    Field("cache_write_tokens", "int", default="0", doc="prompt-cache writes, part of input"),
-    Field("cache_write_1h_tokens", "int", default="0", doc="1-hour cache writes, part of cache writes"),
-    Field("output_tokens", "int", default="0", doc="all output, reasoning included"),
-    Field("reasoning_tokens", "int", default="0", doc="reasoning tokens, part of output"),
+    Field(
+        "input_tokens", "int", default="0", maximum=MAX_TOKENS, doc="all input tokens, cache reads and writes included"
+    ),
+    Field("cached_input_tokens", "int", default="0", maximum=MAX_TOKENS, doc="prompt-cache reads, part of input"),
+    Field("cache_write_tokens", "int", default="0", maximum=MAX_TOKENS, doc="prompt-cache writes, part of input"),
+    Field(
+        "cache_write_1h_tokens", "int", default="0", maximum=MAX_TOKENS, doc="1-hour cache writes, part of cache writes"
+    ),
+    Field("output_tokens", "int", default="0", maximum=MAX_TOKENS, doc="all output, reasoning included"),
+    Field("reasoning_tokens", "int", default="0", maximum=MAX_TOKENS, doc="reasoning tokens, part of output"),
     Field("tool_calls", "int", default="0", doc="tool invocations in this call"),
     Field("latency_ms", "float", doc="call latency in milliseconds"),
     Field("response_cache_hit", "bool", default="false", doc="served from the gateway's response cache"),
@@ -110,6 +122,12 @@ BOOL_FALSE = ("false", "f", "0", "no", "n")
 # read as milliseconds, or a default date), so they are rejected, not loaded.
 TS_MIN = "2000-01-01"
 TS_MAX = "2100-01-01"
+# A date, optionally a time (seconds and fractions optional), optionally Z or an offset
+# of at most ±14:00, the widest in use.
+ISO_8601 = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?"
+    r"([Zz]|[+-](0[0-9]|1[0-3])(:?[0-5][0-9])?|[+-]14(:?00)?)?)?"
+)
 
 
 @dataclass(frozen=True)
@@ -161,10 +179,15 @@ def parse_expr(f: Field, raw: str) -> str:
         return f"CASE WHEN {raw} IN ({values}) THEN {raw} ELSE nullif(lower(trim({raw})), '') END"
     if f.kind == "int":
         # The round trip refuses what DuckDB's cast would bend (1.5 -> 2, 0x10, 1_000);
-        # an integral float such as 2.0 (pandas writes token counts so) is kept.
+        # an integral float such as 2.0 (pandas writes token counts so) is kept, and so is
+        # an integral exponent form: DuckDB reads the JSON number 1e3 as the text 1000.0,
+        # so the string "1e3" must mean the same.
+        exact = f"TRY_CAST({raw} AS DECIMAL(38, 10))"
         return (
             f"CASE WHEN TRY_CAST({raw} AS BIGINT)::VARCHAR = {raw} THEN TRY_CAST({raw} AS BIGINT) "
-            f"WHEN regexp_full_match({raw}, '-?[0-9]+[.]0*') THEN TRY_CAST(split_part({raw}, '.', 1) AS BIGINT) END"
+            f"WHEN regexp_full_match({raw}, '-?[0-9]+[.]0*') THEN TRY_CAST(split_part({raw}, '.', 1) AS BIGINT) "
+            f"WHEN regexp_full_match({raw}, '-?[0-9]+([.][0-9]*)?[eE][+-]?[0-9]+') AND {exact} = trunc({exact}) "
+            f"THEN TRY_CAST({exact} AS BIGINT) END"
         )
     if f.kind == "float":
         return f"CASE WHEN isfinite(TRY_CAST({raw} AS DOUBLE)) THEN TRY_CAST({raw} AS DOUBLE) END"
@@ -177,11 +200,13 @@ def parse_expr(f: Field, raw: str) -> str:
             f"WHEN lower(trim({raw})) IN ({false_values}) THEN false END"
         )
     if f.kind == "timestamp":
-        # ISO-8601 first; a value without an offset is read as UTC (every connection
-        # runs with TimeZone=UTC). Epoch milliseconds are all digits.
+        # ISO-8601 only: DuckDB's cast alone also takes zone names and abbreviations (PST)
+        # and offsets past ±14:00. A value without an offset is read as UTC (every
+        # connection runs with TimeZone=UTC). Epoch milliseconds are all digits.
         return (
-            f"coalesce(TRY_CAST({raw} AS TIMESTAMPTZ), CASE WHEN regexp_full_match(trim({raw}), '-?[0-9]+') "
-            f"THEN epoch_ms(TRY_CAST(trim({raw}) AS BIGINT))::TIMESTAMPTZ END)"
+            f"CASE WHEN regexp_full_match({raw}, {quote(ISO_8601)}) THEN TRY_CAST({raw} AS TIMESTAMPTZ) "
+            f"WHEN regexp_full_match(trim({raw}), '-?[0-9]+') "
+            f"THEN epoch_ms(TRY_CAST(trim({raw}) AS BIGINT))::TIMESTAMPTZ END"
         )
     raise ValueError(f"unknown kind {f.kind!r}")
 
@@ -190,11 +215,18 @@ def typed_parse_expr(f: Field, raw: str) -> str:
     """SQL for a column the file already stores in a matching type (a Parquet BIGINT, a TIMESTAMP)."""
     if f.kind in ("text", "enum"):
         return parse_expr(f, raw)
+    if f.kind == "float":
+        return f"CASE WHEN isfinite(TRY_CAST({raw} AS DOUBLE)) THEN TRY_CAST({raw} AS DOUBLE) END"
     return f"TRY_CAST({raw} AS {f.sql_type})"
 
 
-def field_violation(f: Field, raw: str, value: str, typed: bool = False) -> list[tuple[str, str]]:
-    """(condition, reason) pairs for one field: `raw` is what was read, `value` the parsed value."""
+def field_violation(
+    f: Field, raw: str, value: str, typed: bool = False, kind: str | None = None
+) -> list[tuple[str, str]]:
+    """(condition, reason) pairs for one field: `raw` is what was read, `value` the parsed value.
+
+    `kind` is SQL for the kind of value the file holds (a JSON type, a Parquet type), when known.
+    """
     name = f.name
     shown = f"left(CAST({raw} AS VARCHAR), 60)"
     present = f"{raw} IS NOT NULL" if typed else f"nullif({raw}, '') IS NOT NULL"
@@ -202,6 +234,14 @@ def field_violation(f: Field, raw: str, value: str, typed: bool = False) -> list
     checks: list[tuple[str, str]] = []
     if f.required:
         checks.append((f"NOT ({present})", quote(f"{name}: required, missing")))
+    if kind is not None:
+        refused = NESTED_KINDS + (("BOOLEAN", "SUSPECT") if f.kind in ("text", "enum") else ())
+        listed = ", ".join(quote(k) for k in refused)
+        checks.append(
+            (f"{kind} IN ({listed})", quote(f"{name}: must be a single text or number, got a ") + f" || lower({kind})")
+        )
+    if f.kind in ("text", "enum"):
+        checks.append((f"contains({raw}, chr(0))", quote(f"{name}: must not contain NUL characters")))
     if f.kind == "enum":
         allowed = ", ".join(quote(v) for v in f.values)
         checks.append(
@@ -211,16 +251,17 @@ def field_violation(f: Field, raw: str, value: str, typed: bool = False) -> list
             )
         )
     elif f.kind == "int":
-        expected = f"{name}: must be an integer between 0 and {BIGINT_MAX}, got "
-        checks.append((unparsed, quote(expected) + f" || {shown}"))
+        expected = quote(f"{name}: must be an integer between 0 and {f.maximum}, got ") + f" || {shown}"
+        checks.append((unparsed, expected))
         checks.append((f"{value} < 0", quote(f"{name}: must be >= 0, got ") + f" || {value}"))
+        checks.append((f"{value} > {f.maximum}", expected))
     elif f.kind == "float":
         checks.append((unparsed, quote(f"{name}: must be a finite number, got ") + f" || {shown}"))
         checks.append((f"{value} < 0", quote(f"{name}: must be >= 0, got ") + f" || {value}"))
     elif f.kind == "bool":
         checks.append((unparsed, quote(f"{name}: must be true or false, got ") + f" || {shown}"))
     elif f.kind == "timestamp":
-        expected = f"{name}: must be ISO-8601 (any offset; none means UTC) or epoch milliseconds, got "
+        expected = f"{name}: must be ISO-8601 (offset up to ±14:00; none means UTC) or epoch milliseconds, got "
         checks.append((unparsed, quote(expected) + f" || {shown}"))
         checks.append(
             (
@@ -236,16 +277,21 @@ def validate_sql(
     raw_column: dict[str, str],
     keep: tuple[str, ...] = (),
     typed: frozenset[str] = frozenset(),
+    kinds: dict[str, str] | None = None,
 ) -> str:
     """SQL: every canonical field parsed from the columns of `source`, plus `reject_reason`.
 
     `raw_column` maps a field name to the SQL expression that holds it in `source`
     (as text, or already in the field's type when the name is in `typed`); fields the
     file lacks read as NULL. `keep` names columns of `source` passed through untouched
-    (row numbers, raw text). `reject_reason` is the first rule the row breaks, or NULL.
+    (row numbers, raw text). `kinds` maps a field to SQL for the kind of value the file
+    holds there (see NESTED_KINDS), where the format tells it. `reject_reason` is the first
+    rule the row breaks, or NULL.
     """
+    kinds = kinds or {}
     kept = "".join(f", {name}" for name in keep)
     raw = ", ".join(f"{raw_column.get(f.name, 'NULL::VARCHAR')} AS {f.name}__raw" for f in FIELDS)
+    raw += "".join(f", {kinds[f.name]} AS {f.name}__kind" for f in FIELDS if f.name in kinds)
     parsed = ", ".join(
         f"{(typed_parse_expr if f.name in typed else parse_expr)(f, f'{f.name}__raw')} AS {f.name}__v" for f in FIELDS
     )
@@ -255,7 +301,9 @@ def validate_sql(
     whens = [
         f"WHEN {condition} THEN {reason}"
         for f in FIELDS
-        for condition, reason in field_violation(f, f"{f.name}__raw", f"{f.name}__v", f.name in typed)
+        for condition, reason in field_violation(
+            f, f"{f.name}__raw", f"{f.name}__v", f.name in typed, f"{f.name}__kind" if f.name in kinds else None
+        )
     ]
     whens += [f"WHEN {rule.violated} THEN {rule.reason}" for rule in ROW_RULES]
     columns = ", ".join(FIELD_NAMES)
@@ -284,14 +332,17 @@ def markdown_table() -> str:
         if f.values:
             rule.append("one of " + ", ".join(f"`{v}`" for v in f.values))
         if f.kind == "int":
-            rule.append(f"integer, 0 to {BIGINT_MAX}")
+            rule.append(f"integer, 0 to {f.maximum}")
         if f.kind == "float":
-            rule.append("number >= 0")
+            rule.append("finite number >= 0")
+        if f.kind in ("text", "enum"):
+            rule.append("a string or number, no NUL characters")
         if f.kind == "bool":
             rule.append("true/false (also t/f, 1/0, yes/no)")
         if f.kind == "timestamp":
             rule.append(
-                f"ISO-8601 with any offset (none means UTC) or epoch milliseconds; {TS_MIN} to {TS_MAX}; stored in UTC"
+                "ISO-8601 with an offset up to ±14:00 (none means UTC; no zone names) or epoch milliseconds; "
+                f"{TS_MIN} to {TS_MAX}; stored in UTC"
             )
         if f.default is not None:
             rule.append(f"default `{f.default.strip(chr(39))}`")

@@ -17,7 +17,7 @@ not at all, and a file whose sha256 was loaded before is skipped.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -40,13 +40,14 @@ class RowsRejected(Exception):
 class LoadResult:
     path: Path
     format: str
-    status: str  # loaded | loaded with rejects | already loaded
+    status: str  # loaded | loaded with rejects | already loaded | empty | failed
     load_id: int | None = None
     rows_read: int = 0
     rows_loaded: int = 0
     rows_rejected: int = 0
     rows_duplicate: int = 0
     seconds: float = 0.0
+    error: str = ""  # why a file failed (status "failed")
 
 
 def run_ingest_logs(
@@ -55,24 +56,47 @@ def run_ingest_logs(
     """Load routing-log files into the warehouse, each file in its own transaction.
 
     Every input is checked (exists, known format, is a routing log) before the first
-    file loads, so a typo never leaves a run half done.
+    file loads, so a typo never leaves a run half done. A file that cannot be read or
+    loaded fails alone: the others load, and its result says why (`error`).
     """
     files, skipped = expand(paths)
     with Warehouse.at(db).writer("ingest logs") as con:
         layouts = check_files(con, files)
-        return [
-            ingest_file(con, source, layouts[source.path], progress, f"[{i}/{len(files)}] {source.path.name}")
-            for i, source in enumerate(files, start=1)
-        ], skipped
+        results = []
+        for i, source in enumerate(files, start=1):
+            layout = layouts[source.path]
+            if source.size_bytes == 0:
+                results.append(LoadResult(source.path, source.label, "empty"))
+                continue
+            if isinstance(layout, str):
+                results.append(LoadResult(source.path, source.label, "failed", error=layout))
+                continue
+            try:
+                label = f"[{i}/{len(files)}] {source.path.name}"
+                results.append(ingest_file(con, source, layout, progress, label))
+            except UserError as exc:
+                results.append(LoadResult(source.path, source.label, "failed", error=str(exc)))
+        return results, skipped
 
 
-def check_files(con: duckdb.DuckDBPyConnection, files: list[SourceFile]) -> dict[Path, readers.Layout]:
-    """The layout of every file, refusing files that are not routing logs before any loads."""
-    layouts = {}
+def check_files(con: duckdb.DuckDBPyConnection, files: list[SourceFile]) -> dict[Path, readers.Layout | str]:
+    """The layout of every file, refusing files that are not routing logs before any loads.
+
+    A file that cannot be read at all gets the reason instead of a layout; an empty file
+    (no bytes, or JSON lines of which none is an object) has nothing to refuse.
+    """
+    layouts: dict[Path, readers.Layout | str] = {}
     for source in files:
-        layout = readers.inspect(con, source)
+        if source.size_bytes == 0:
+            layouts[source.path] = readers.Layout({}, ())
+            continue
+        try:
+            layout = readers.inspect(con, source)
+        except UserError as exc:
+            layouts[source.path] = str(exc)
+            continue
         missing = [name for name in REQUIRED if name not in layout.columns]
-        if missing:
+        if missing and not (source.format == "jsonl" and not layout.found):
             found = ", ".join(layout.found[:12]) + (", ..." if len(layout.found) > 12 else "")
             raise UserError(
                 f"{source.path}: not a routing log: no {', '.join(missing)} "
@@ -89,6 +113,42 @@ def ingest_file(
     progress: Progress | None = None,
     label: str | None = None,
 ) -> LoadResult:
+    """Load one file; if it changes while being read (a log still being written), read it again.
+
+    The hash and the rows must come from the same bytes: a file whose size or mtime moved
+    between the start and the commit is rolled back and read anew.
+    """
+    for _ in range(CHANGE_RETRIES):
+        try:
+            return _ingest_once(con, source, layout, progress, label)
+        except FileChanged:
+            pass
+    raise UserError(
+        f"{source.path}: changed while being read, {CHANGE_RETRIES} times; load it again once it is complete"
+    )
+
+
+class FileChanged(Exception):
+    """The file's size or mtime moved while it was being loaded."""
+
+
+CHANGE_RETRIES = 3
+
+
+def _stat(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns
+
+
+def _ingest_once(
+    con: duckdb.DuckDBPyConnection,
+    source: SourceFile,
+    layout: readers.Layout,
+    progress: Progress | None = None,
+    label: str | None = None,
+) -> LoadResult:
+    before = _stat(source.path)
+    source = replace(source, size_bytes=before[0])
     started = time.perf_counter()
     started_at = datetime.now(UTC)
     result = LoadResult(source.path, source.label, status="loaded")
@@ -111,6 +171,8 @@ def ingest_file(
             with statement_progress(show, con, f"{label or source.path.name}: {doing}"):
                 counts = load(con, source, layout, load_id)
             digest = sha.result()
+            if _stat(source.path) != before:
+                raise FileChanged
             if con.execute("SELECT 1 FROM raw.loads WHERE sha256 = ?", [digest]).fetchone():
                 con.execute("ROLLBACK")
                 result.status = "already loaded"
@@ -152,8 +214,8 @@ def _load_direct(
     con: duckdb.DuckDBPyConnection, source: SourceFile, layout: readers.Layout, load_id: int
 ) -> tuple[int, int, int, int]:
     """Stream the file into raw.calls; any bad row or duplicate aborts (RowsRejected)."""
-    relation, raw_column, typed = readers.direct(source, layout)
-    checked = validate_sql(relation, raw_column, typed=typed)
+    relation, columns = readers.direct(source, layout)
+    checked = validate_sql(relation, columns.raw_column, typed=columns.typed, kinds=columns.kinds)
     field_list = ", ".join(FIELD_NAMES)
     con.execute("SET preserve_insertion_order = false")
     try:
@@ -193,7 +255,7 @@ def _load_checked(
 ) -> tuple[int, int, int, int]:
     """Stage the file with numbered rows; load the good ones, quarantine the rest, count duplicates."""
     path = str(source.path)
-    stored = readers.redacted("raw_record", source, layout)
+    stored = readers.redacted("raw_record", source)
     unit = "row" if source.format == "parquet" else "line"
     # Numbered rows need DuckDB to keep the file's order while staging it.
     con.execute("SET preserve_insertion_order = true")
@@ -203,6 +265,7 @@ def _load_checked(
         staged.raw_column,
         keep=("source_row", "raw_record"),
         typed=staged.typed,
+        kinds=staged.kinds,
     )
     content = ", ".join(FIELD_NAMES)
     con.execute(
@@ -233,8 +296,8 @@ def _load_checked(
     con.execute("SET preserve_insertion_order = false")
     con.execute(f"INSERT INTO raw.calls SELECT {content}, {load_id} FROM __decided WHERE decision = 'load'")
     con.execute(
-        f"""INSERT INTO raw.rejects
-        SELECT {load_id}, ?, source_row, reason, {stored} FROM (
+        f"""CREATE TEMP TABLE __bad AS
+        SELECT source_row, reason, {stored} AS raw_record FROM (
             SELECT source_row, reason, raw_record FROM __unreadable
             UNION ALL
             SELECT source_row, early_reason, raw_record FROM __rows WHERE early_reason IS NOT NULL
@@ -249,8 +312,18 @@ def _load_checked(
                 END,
                 raw_record
             FROM __decided WHERE decision LIKE 'conflicts%'
+        )"""
+    )
+    # A file that grew since it was loaded holds its old bad lines again: rejected before
+    # (same path, line, reason and text), they are duplicates now, not new rejects.
+    con.execute(
+        f"""INSERT INTO raw.rejects
+        SELECT {load_id}, ?, source_row, reason, raw_record FROM __bad b
+        WHERE NOT EXISTS (
+            SELECT 1 FROM raw.rejects r WHERE r.source_path = ? AND r.source_row = b.source_row
+                AND r.reason = b.reason AND r.raw_record IS NOT DISTINCT FROM b.raw_record
         ) ORDER BY source_row""",
-        [path],
+        [path, path],
     )
     loaded, rejected, duplicate = con.execute(
         f"""SELECT
@@ -258,6 +331,7 @@ def _load_checked(
             (SELECT count(*) FROM raw.rejects WHERE load_id = {load_id}),
             (SELECT count(*) FROM __decided WHERE decision = 'duplicate')"""
     ).fetchone()
+    duplicate += con.execute("SELECT count(*) FROM __bad").fetchone()[0] - rejected
     con.execute("RESET preserve_insertion_order")
     return loaded + rejected + duplicate, loaded, rejected, duplicate
 

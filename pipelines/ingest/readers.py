@@ -18,20 +18,23 @@ import gzip
 import os
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO
 
 import duckdb
 
 from pipelines.errors import UserError, first_line
-from pipelines.ingest.fields import BY_NAME, CONTENT_FIELDS, FIELD_NAMES, FIELDS, quote
+from pipelines.ingest.fields import BY_NAME, FIELD_NAMES, FIELDS, quote
 from pipelines.ingest.sources import SourceFile
 
 MAX_LINE_BYTES = 16 << 20
 MAX_RAW_RECORD_CHARS = 65_536
 CHUNK_BYTES = 1 << 22
 SAMPLE_LINES = 10_000  # JSON lines whose keys decide whether a file is a routing log
+# A JSON string, number, true, false or null, for the regular expressions of `redacted`.
+JSON_SCALAR = r'"([^"\\]|\\.)*"|-?[0-9][0-9.eE+-]*|true|false|null'
+CSV_WITHHELD = "[withheld: the line could not be split into columns]"
 
 INT_TYPES = {
     "TINYINT",
@@ -67,6 +70,7 @@ class Layout:
 class Staged:
     raw_column: dict[str, str]
     typed: frozenset[str]
+    kinds: dict[str, str] = field(default_factory=dict)  # see fields.validate_sql
 
 
 def inspect(con: duckdb.DuckDBPyConnection, source: SourceFile) -> Layout:
@@ -97,7 +101,9 @@ def _csv_header(con: duckdb.DuckDBPyConnection, source: SourceFile) -> tuple[tup
     Named explicitly, these spare DuckDB's dialect sniffer, which gives up on a file
     whose sample holds a malformed row; here such a row is a reject like any other.
     """
-    first = con.execute(f"SELECT line FROM {_line_reader(source)} WHERE line IS NOT NULL LIMIT 1").fetchone()
+    # Not strict: a file mixing LF and CRLF endings still has a first line.
+    reader = _line_reader(source).removesuffix(")") + ", strict_mode=false)"
+    first = con.execute(f"SELECT line FROM {reader} WHERE line IS NOT NULL LIMIT 1").fetchone()
     line = (first[0] if first else "").lstrip("\ufeff")
     delimiter = max(CSV_DELIMITERS, key=line.count)
     header = next(csv.reader([line], delimiter=delimiter), [])
@@ -119,23 +125,28 @@ def _describe_sql(source: SourceFile) -> str:
     return f"DESCRIBE SELECT * FROM read_parquet({path})"
 
 
-def direct(source: SourceFile, layout: Layout) -> tuple[str, dict[str, str], frozenset[str]]:
-    """(relation, raw_column, typed) for streaming the file into validation."""
+def direct(source: SourceFile, layout: Layout) -> tuple[str, Staged]:
+    """(relation, how its columns read) for streaming the file into validation."""
     columns = layout.columns
     if source.format == "jsonl":
-        # Every field is read as text, but ts: the reader's TIMESTAMPTZ accepts exactly the
-        # ISO-8601 strings the text parse accepts and fails on anything else (epoch
-        # milliseconds included), which sends the file to the checked path.
+        # Every field is read as text, which hides a JSON object, array or boolean in a text
+        # field; a value that may be one sends the file to the checked path, which knows.
         relation = (
             f"SELECT * FROM read_json({quote(str(source.path))}, format='newline_delimited', records=true, "
-            f"columns={_reader_struct(ts_type='TIMESTAMPTZ')}, compression={_compression(source)}, "
+            f"columns={_reader_struct()}, compression={_compression(source)}, "
             f"maximum_object_size={MAX_LINE_BYTES})"
         )
-        return relation, {name: name for name in FIELD_NAMES}, frozenset({"ts"})
+        suspect = {
+            f.name: f"CASE WHEN left({f.name}, 1) IN ('{{', '[') OR {f.name} IN ('true', 'false') THEN 'SUSPECT' END"
+            for f in FIELDS
+            if f.kind in ("text", "enum")
+        }
+        return relation, Staged({name: name for name in FIELD_NAMES}, frozenset(), suspect)
     if source.format == "csv":
-        return f"SELECT * FROM {_csv_reader(source, layout)}", _raw_columns(columns, frozenset()), frozenset()
+        return f"SELECT * FROM {_csv_reader(source, layout)}", Staged(_raw_columns(columns, frozenset()), frozenset())
     typed = _typed_fields(columns)
-    return f"SELECT * FROM read_parquet({quote(str(source.path))})", _raw_columns(columns, typed), typed
+    relation = f"SELECT * FROM read_parquet({quote(str(source.path))})"
+    return relation, Staged(_raw_columns(columns, typed), typed, _nested_kinds(columns))
 
 
 def stage(con: duckdb.DuckDBPyConnection, source: SourceFile, layout: Layout) -> Staged:
@@ -147,43 +158,53 @@ def stage(con: duckdb.DuckDBPyConnection, source: SourceFile, layout: Layout) ->
     return _stage_parquet(con, source, layout.columns)
 
 
-def redacted(raw_record: str, source: SourceFile, layout: Layout) -> str:
-    """SQL: a rejected record's text as stored, with no prompt or response text in it.
+def redacted(raw_record: str, source: SourceFile) -> str:
+    """SQL: a rejected record's text as stored, keeping only what the contract knows.
 
-    - A JSON object: its prompt and response fields (CONTENT_FIELDS) are removed.
-    - A JSON line that does not parse: cut where the first such field starts.
-    - A CSV or Parquet row that parses is rebuilt from the canonical columns alone; a CSV
-      line the reader could not split is withheld when the file has such columns.
-    The length is capped either way.
+    Prompts and responses hide under any key, at any depth and in any case, so nothing
+    but the canonical fields is kept:
+    - A JSON object: stored as read when it holds canonical fields with plain values
+      only; else rebuilt from them, a nested value replaced by a note.
+    - Any other line (not JSON, not an object, unreadable): its leading canonical
+      `"field": value` pairs, cut at the first anything else, and its length.
+    - A CSV or Parquet row: rebuilt from the canonical columns when staged; a CSV line the
+      reader could not split is withheld.
     """
-    text = raw_record
-    names = "|".join(CONTENT_FIELDS)
-    if source.format == "jsonl":
-        patch = quote("{" + ", ".join(f'"{name}": null' for name in CONTENT_FIELDS) + "}")
-        content = "[" + ", ".join(quote(name) for name in CONTENT_FIELDS) + "]"
-        # TRY_CAST, because DuckDB may evaluate a JSON function on every row whatever
-        # the CASE around it says, and they fail on text that is not JSON.
-        as_json = f"TRY_CAST({raw_record} AS JSON)"
-        key = '"(' + names + ')"' + r"\s*:"
-        cut = quote(key + ".*$")
-        note = quote(r'"\1": …[cut: prompt or response text]')
-        text = (
-            f"CASE WHEN json_type({as_json}) = 'OBJECT' AND list_has_any(json_keys({as_json}), {content}) "
-            f"THEN json_merge_patch({as_json}, {patch})::VARCHAR "
-            f"WHEN coalesce(json_type({as_json}), '') <> 'OBJECT' AND regexp_matches({raw_record}, {quote(key)}) "
-            f"THEN regexp_replace({raw_record}, {cut}, {note}) "
-            f"ELSE {raw_record} END"
-        )
-    elif source.format == "csv" and any(name.strip().lower() in CONTENT_FIELDS for name in layout.header):
-        text = (
-            f"CASE WHEN starts_with({raw_record}, '{{') THEN {raw_record} "
-            "ELSE '[withheld: the line could not be split into columns, and the file has prompt or "
-            "response columns]' END"
-        )
+    if source.format != "jsonl":
+        return f"CASE WHEN starts_with({raw_record}, '{{') THEN {raw_record} ELSE {quote(CSV_WITHHELD)} END"
+    as_json = f"TRY_CAST({raw_record} AS JSON)"  # TRY_: JSON functions may run on every row
+    names = "[" + ", ".join(quote(name) for name in FIELD_NAMES) + "]"
+    paths = "[" + ", ".join(quote(_json_path(name)) for name in FIELD_NAMES) + "]"
+    plain = (
+        f"list_has_all({names}, json_keys({as_json})) "
+        f"AND len(json_keys({as_json})) = len(list_distinct(json_keys({as_json}))) "
+        f"AND NOT list_has_any(json_type({as_json}, {paths}), ['OBJECT', 'ARRAY'])"
+    )
+    values = ", ".join(
+        f"{quote(name)}, CASE WHEN json_type({as_json}, {quote(_json_path(name))}) IN ('OBJECT', 'ARRAY') "
+        f"THEN to_json('[' || lower(json_type({as_json}, {quote(_json_path(name))})) || ' withheld]') "
+        f"ELSE json_extract({as_json}, {quote(_json_path(name))}) END"
+        for name in FIELD_NAMES
+    )
+    # json_merge_patch drops the NULLs: the fields the record does not have.
+    rebuilt = f"json_merge_patch('{{}}', json_object({values}))::VARCHAR"
+    pairs = quote(r"^[{](\s*\"(" + "|".join(FIELD_NAMES) + r")\"\s*:\s*(" + JSON_SCALAR + r")\s*,)*")
+    prefix = (
+        f"concat_ws(' ', nullif(regexp_extract({raw_record}, {pairs}), ''), '…[cut: ' || length({raw_record}) "
+        "|| ' characters in all; only leading canonical fields kept]')"
+    )
+    text = (
+        f"CASE WHEN json_type({as_json}) = 'OBJECT' AND {plain} THEN {raw_record} "
+        f"WHEN json_type({as_json}) = 'OBJECT' THEN {rebuilt} ELSE {prefix} END"
+    )
     return (
         f"CASE WHEN length({text}) > {MAX_RAW_RECORD_CHARS} "
         f"THEN left({text}, {MAX_RAW_RECORD_CHARS}) || ' …[truncated]' ELSE {text} END"
     )
+
+
+def _json_path(name: str) -> str:
+    return f'$."{name}"'
 
 
 # -- JSON lines --------------------------------------------------------------------
@@ -195,54 +216,87 @@ def _stage_jsonl(con: duckdb.DuckDBPyConnection, source: SourceFile) -> Staged:
     # is their position) and sets aside only the lines it cannot decode.
     with _lf_line_endings(source) as readable:
         con.execute(f"CREATE TEMP TABLE __lines AS SELECT line FROM {_line_reader(readable, store_rejects=True)}")
+        expected = _count_lines(readable) if readable.compression != "zstd" else 0
+    # DuckDB's line reader drops a line far over its limit without a word: rather than
+    # lose it, the file fails alone, naming the limit.
+    read = con.execute("SELECT (SELECT count(*) FROM __lines) + (SELECT count(DISTINCT line) FROM __reject_errors)")
+    if readable.compression != "zstd" and read.fetchone()[0] != expected:
+        raise UserError(
+            f"{source.path}: a line is longer than the {MAX_LINE_BYTES}-byte limit and cannot be read; "
+            "split or drop it and load the file again"
+        )
     _stage_unreadable(
         con,
         {
             "INVALID ENCODING": "line is not valid UTF-8 (invalid bytes shown as ?)",
             "LINE SIZE OVER MAXIMUM": f"line is longer than {MAX_LINE_BYTES} bytes",
-            "TOO MANY COLUMNS": "not valid JSON: raw control character \\x01 in the line",
+            "TOO MANY COLUMNS": "not valid JSON: a raw control character (\\x01 or a lone CR) in the line",
         },
     )
     position = _position(con, "__lines")
     line_number = _line_number(con, "kept_position", header_lines=0)
+    paths = "[" + ", ".join(quote(_json_path(name)) for name in FIELD_NAMES) + "]"
     con.execute(
         f"""CREATE TEMP TABLE __rows AS
         SELECT source_row, line AS raw_record,
             CASE WHEN json IS NULL THEN 'not valid JSON'
                  WHEN json_type(json) <> 'OBJECT' THEN 'not a JSON object, got ' || lower(json_type(json))
+                 WHEN len(keys) <> len(list_distinct(keys))
+                 THEN 'key ' || left(list_filter(keys, lambda k, i: list_position(keys, k) < i)[1], 60)
+                     || ': appears twice in the object'
             END AS early_reason,
-            CASE WHEN json_type(json) = 'OBJECT' THEN json_transform(json, {_json_structure()}) END AS record
+            CASE WHEN json_type(json) = 'OBJECT' THEN json_transform(json, {_json_structure()}) END AS record,
+            CASE WHEN json_type(json) = 'OBJECT' THEN json_type(json, {paths}) END AS kinds
         FROM (
-            SELECT {line_number} AS source_row, line, TRY_CAST(line AS JSON) AS json
-            FROM (SELECT {position} AS kept_position, line FROM __lines)
-            WHERE line IS NOT NULL AND trim(line) <> ''
+            SELECT *, CASE WHEN json_type(json) = 'OBJECT' THEN json_keys(json) END AS keys FROM (
+                SELECT {line_number} AS source_row, line, TRY_CAST(line AS JSON) AS json
+                FROM (SELECT {position} AS kept_position, line FROM __lines)
+                WHERE line IS NOT NULL AND trim(line) <> ''
+            )
         )"""
     )
-    return Staged({name: f"struct_extract(record, {quote(name)})" for name in FIELD_NAMES}, frozenset())
+    return Staged(
+        {name: f"struct_extract(record, {quote(name)})" for name in FIELD_NAMES},
+        frozenset(),
+        {name: f"kinds[{i}]" for i, name in enumerate(FIELD_NAMES, start=1)},
+    )
 
 
 @contextlib.contextmanager
 def _lf_line_endings(source: SourceFile) -> Iterator[SourceFile]:
     """The file itself, or a temporary copy with CRLF line endings made LF.
 
-    DuckDB's line reader stops at a file that mixes LF and CRLF endings; JSON does not
-    care, so a copy with LF endings reads the same lines under the same numbers.
+    DuckDB's readers stop at a file that mixes LF and CRLF endings, and split a line at a
+    lone CR. The copy reads the same lines under the same numbers: CRLF becomes LF, and in
+    JSON lines a lone CR (never valid inside a JSON string) becomes \\x01, which the line
+    reader refuses as that line's own fault.
     """
     if source.compression not in (None, "gzip") or not _has_carriage_return(source):
         yield source
         return
-    handle, name = tempfile.mkstemp(prefix="routeledger-", suffix=".jsonl")
+    lone_cr = b"\x01" if source.format == "jsonl" else b"\r"
+    handle, name = tempfile.mkstemp(prefix="routeledger-", suffix="." + source.format)
     try:
         with os.fdopen(handle, "wb") as out, _open_bytes(source) as data:
             held = b""
             while block := data.read(CHUNK_BYTES):
                 block = held + block
                 held = b"\r" if block.endswith(b"\r") else b""
-                out.write(block[: len(block) - len(held)].replace(b"\r\n", b"\n"))
-            out.write(held)
+                out.write(block[: len(block) - len(held)].replace(b"\r\n", b"\n").replace(b"\r", lone_cr))
+            out.write(held.replace(b"\r", lone_cr))
         yield replace(source, path=Path(name), compression=None)
     finally:
         os.unlink(name)
+
+
+def _count_lines(source: SourceFile) -> int:
+    """Physical lines, a last line without its newline included."""
+    lines, last = 0, b"\n"
+    with _open_bytes(source) as data:
+        while block := data.read(CHUNK_BYTES):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    return lines + (last != b"\n")
 
 
 def _has_carriage_return(source: SourceFile) -> bool:
@@ -262,7 +316,8 @@ def _open_bytes(source: SourceFile) -> BinaryIO:
 
 def _stage_csv(con: duckdb.DuckDBPyConnection, source: SourceFile, layout: Layout) -> Staged:
     columns = layout.columns
-    con.execute(f"CREATE TEMP TABLE __file AS SELECT * FROM {_csv_reader(source, layout, store_rejects=True)}")
+    with _lf_line_endings(source) as readable:
+        con.execute(f"CREATE TEMP TABLE __file AS SELECT * FROM {_csv_reader(readable, layout, store_rejects=True)}")
     _stage_unreadable(
         con,
         {
@@ -273,11 +328,16 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, source: SourceFile, layout: Layou
     )
     position = _position(con, "__file")
     line_number = _line_number(con, "kept_position", header_lines=1)
+    # A quoted value may span lines: each newline in the rows before moves a row's line down.
+    newlines = " + ".join(
+        f"coalesce(length({_ident(name)}) - length(replace({_ident(name)}, chr(10), '')), 0)" for name in layout.header
+    )
     con.execute(
         f"""CREATE TEMP TABLE __rows AS
-        SELECT {line_number} AS source_row, {_record_json(columns)} AS raw_record,
-            NULL::VARCHAR AS early_reason, * EXCLUDE (kept_position)
-        FROM (SELECT {position} AS kept_position, * FROM __file)"""
+        SELECT {line_number} + coalesce(sum(newlines) OVER (
+                ORDER BY kept_position ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS source_row,
+            {_record_json(columns)} AS raw_record, NULL::VARCHAR AS early_reason, * EXCLUDE (kept_position, newlines)
+        FROM (SELECT {position} AS kept_position, {newlines or "0"} AS newlines, * FROM __file)"""
     )
     return Staged(_raw_columns(columns, frozenset()), frozenset())
 
@@ -294,7 +354,7 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, source: SourceFile, columns: 
         FROM read_parquet({quote(str(source.path))}, file_row_number=true)"""
     )
     typed = _typed_fields(columns)
-    return Staged(_raw_columns(columns, typed), typed)
+    return Staged(_raw_columns(columns, typed), typed, _nested_kinds(columns))
 
 
 # -- helpers -------------------------------------------------------------------------
@@ -385,6 +445,23 @@ def _typed_fields(columns: Columns) -> frozenset[str]:
     return frozenset(typed)
 
 
+def _nested_kinds(columns: Columns) -> dict[str, str]:
+    """fields.validate_sql's `kinds` for the Parquet columns that hold a struct, list or map."""
+    return {
+        name: f"CASE WHEN {_ident(column)} IS NOT NULL THEN {quote(_nested(type_))} END"
+        for name, (column, type_) in columns.items()
+        if _nested(type_)
+    }
+
+
+def _nested(type_: str) -> str:
+    """STRUCT, LIST, MAP or UNION for a nested DuckDB type, else ''."""
+    if type_.endswith("]"):
+        return "LIST"
+    base = type_.split("(")[0].strip()
+    return base if base in ("STRUCT", "MAP", "UNION") else ""
+
+
 def _raw_columns(columns: Columns, typed: frozenset[str]) -> dict[str, str]:
     raw = {}
     for name, (column, _) in columns.items():
@@ -397,7 +474,10 @@ def _record_json(columns: Columns) -> str:
     """SQL: a record as JSON text, from the canonical columns only (never prompt text)."""
     if not columns:
         return "'{}'"
-    pairs = ", ".join(f"{quote(column)}: {_ident(column)}" for column, _ in columns.values())
+    pairs = ", ".join(
+        f"{quote(column)}: " + (quote(f"[{_nested(type_).lower()} withheld]") if _nested(type_) else _ident(column))
+        for column, type_ in columns.values()
+    )
     return f"to_json({{{pairs}}})::VARCHAR"
 
 

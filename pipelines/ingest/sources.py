@@ -54,7 +54,8 @@ def expand(paths: list[str]) -> tuple[list[SourceFile], list[Path]]:
     files: dict[Path, SourceFile] = {}
     skipped: list[Path] = []
     for given in paths:
-        if any(ch in given for ch in "*?["):
+        # An existing path is a file before it is a glob: `calls[1].jsonl` names itself.
+        if any(ch in given for ch in "*?[") and not Path(given).expanduser().exists():
             matches = sorted(Path(p) for p in glob.glob(given, recursive=True))
             if not matches:
                 raise UserError(f"{given}: no file matches this pattern")
