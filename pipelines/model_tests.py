@@ -39,14 +39,13 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from pipelines import models
+from pipelines import models, raw
 from pipelines.errors import UserError, first_line
 from pipelines.ingest.fields import BY_NAME
-from pipelines.warehouse import RAW_DDL, configure
+from pipelines.warehouse import configure
 
 TESTS_DIR = Path(__file__).resolve().parent.parent / "tests" / "models"
 SCHEMAS = ("raw", *models.LAYERS)
@@ -158,17 +157,10 @@ def load_all(tests_dir: Path = TESTS_DIR) -> list[Case]:
 @functools.cache
 def table_columns(sql_dir: Path = models.SQL_DIR) -> dict[str, tuple[tuple[str, str], ...]]:
     """(column, type) of every raw table and every model, as a build on empty raw tables makes them."""
-    from pipelines.build import MODEL_MAP_SCHEMA, PRICES_SCHEMA  # the build imports the price book
-
     con = duckdb.connect()
     try:
         configure(con)  # UTC, as every warehouse connection
-        for statement in RAW_DDL:
-            con.execute(statement)
-        for name, schema in (("raw.prices", PRICES_SCHEMA), ("raw.model_map", MODEL_MAP_SCHEMA)):
-            con.register("__empty", pa.Table.from_pylist([], schema=schema))
-            con.execute(f"CREATE TABLE {name} AS SELECT * FROM __empty")
-            con.unregister("__empty")
+        raw.create_empty(con)
         models.build(con, models.discover(sql_dir))
         found: dict[str, list[tuple[str, str]]] = {}
         for schema, table, column, data_type in con.execute(

@@ -7,6 +7,7 @@ Arrow schemas below). The model runner accepts reads of exactly these tables.
 
 from __future__ import annotations
 
+import duckdb
 import pyarrow as pa
 
 from pipelines.ingest.fields import calls_ddl
@@ -78,3 +79,15 @@ MODEL_MAP_SCHEMA = pa.schema(
 )
 
 SOURCES = frozenset({"raw.calls", "raw.loads", "raw.rejects", "raw.prices", "raw.model_map"})
+
+
+def create_empty(con: duckdb.DuckDBPyConnection) -> None:
+    """Every raw table, empty, with its real types (a scratch database for model tests)."""
+    for statement in RAW_DDL:
+        con.execute(statement)
+    for name, schema in (("raw.prices", PRICES_SCHEMA), ("raw.model_map", MODEL_MAP_SCHEMA)):
+        con.register("__empty", pa.Table.from_pylist([], schema=schema))
+        try:
+            con.execute(f"CREATE TABLE IF NOT EXISTS {name} AS SELECT * FROM __empty")
+        finally:
+            con.unregister("__empty")

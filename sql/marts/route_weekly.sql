@@ -19,7 +19,8 @@
 -- call (intermediate.int_actions).
 --
 --   cost_per_completed_action_usd = cost of all calls of all actions / completed
---       actions (failed actions' spend is carried by what completed); NULL if none
+--       actions (failed actions' spend is carried by what completed), exactly rounded
+--       to 1e-9 USD; NULL if none
 --   cost_usd adds up the priced calls; unpriced calls (no price at their time) are
 --       counted in unpriced_calls, and is_cost_complete is false while there are any
 --   fallback_rate / retry_rate = actions with >= 1 fallback / retry call / actions
@@ -80,6 +81,41 @@ latency as (
     select week, route, p50_latency_ms, p95_latency_ms from rollup where grain = 'latency'
 ),
 
+-- Cost per completed action, exactly: DuckDB divides DECIMALs as doubles, which can
+-- misround the ninth decimal. So the cost becomes a whole number of 1e-21 USD (its
+-- integer part, then the fraction in two exact pieces), is divided in integers, and
+-- is rounded half away from zero to 9 places (1e-9 USD).
+cost_in_units as (
+    select
+        calls.week,
+        calls.route,
+        actions.completed_actions,
+        cast(floor(calls.cost_usd) as hugeint) * cast('1000000000000000000000' as hugeint)
+        + cast(floor((calls.cost_usd - floor(calls.cost_usd)) * 1000000000) as hugeint) * 1000000000000
+        + cast(
+            (
+                (calls.cost_usd - floor(calls.cost_usd)) * 1000000000
+                - floor((calls.cost_usd - floor(calls.cost_usd)) * 1000000000)
+            ) * 1000000000000 as hugeint
+        ) as cost_e21
+    from calls
+    inner join actions using (week, route)
+),
+
+cost_per_action as (
+    select
+        week,
+        route,
+        cast(
+            cast(
+                (cost_e21 + completed_actions * cast(500000000000 as hugeint))
+                // (nullif(completed_actions, 0) * cast(1000000000000 as hugeint))
+                as decimal(38, 0)
+            ) * 0.000000001 as decimal(18, 9)
+        ) as cost_per_completed_action_usd
+    from cost_in_units
+),
+
 final as (
     select
         week,
@@ -99,7 +135,7 @@ final as (
         -- money
         calls.cost_usd,
         coalesce(calls.unpriced_calls, 0) = 0 as is_cost_complete,
-        cast(calls.cost_usd / nullif(actions.completed_actions, 0) as decimal(18, 9)) as cost_per_completed_action_usd,
+        cost_per_action.cost_per_completed_action_usd,
         calls.cache_savings_usd,
 
         -- rates
@@ -124,6 +160,7 @@ final as (
         latency.p95_latency_ms
     from actions
     inner join calls using (week, route)
+    inner join cost_per_action using (week, route)
     left join latency using (week, route)
 )
 

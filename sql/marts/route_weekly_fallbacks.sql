@@ -47,7 +47,8 @@ final as (
         fallback_reason,
         cast(coalesce(calls.fallback_calls, 0) as bigint) as fallback_calls,
         cast(coalesce(actions.actions, 0) as bigint) as actions,
-        coalesce(calls.cost_usd, 0) as cost_usd
+        -- no fallback call for the reason costs 0; unpriced ones stay NULL, never 0
+        case when calls.week is null then 0 else calls.cost_usd end as cost_usd
     from calls
     full outer join actions using (week, route, fallback_reason)
 )
