@@ -4,7 +4,7 @@ One spec per column (name, type, description, unit, label, and optional `not_nul
 `min`, `max`) generates:
 - the README's column tables (`readme_table`, checked by tests/test_docs.py),
 - `COMMENT ON COLUMN` in the warehouse and in each published snapshot,
-- the app's column labels and help texts (`labels`),
+- the app's column labels and help texts (app/columns.py),
 - the `not_null` and range audits where declared (pipelines/audits.py).
 A test fails when the spec and the model's output disagree on names, order or types.
 """
@@ -36,6 +36,11 @@ class Column(BaseModel):
     def title(self) -> str:
         return self.label or self.name.replace("_", " ").capitalize()
 
+    @property
+    def help(self) -> str:
+        """The definition with its unit: the column's comment in the warehouse and its help in the app."""
+        return self.description + (f" [{self.unit}]" if self.unit else "")
+
 
 class ColumnSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -64,15 +69,7 @@ def load_columns(path: Path) -> list[Column]:
 
 def comment_statements(relation: str, columns: tuple[Column, ...] | list[Column]) -> list[str]:
     """`COMMENT ON COLUMN` for each declared column of `relation` (schema.table)."""
-    return [f"COMMENT ON COLUMN {relation}.{c.name} IS {_literal(_comment(c))}" for c in columns]
-
-
-def labels(model_name: str) -> dict[str, tuple[str, str]]:
-    """column -> (label, help text) for the app, from the mart's spec."""
-    from pipelines.models import SQL_DIR
-
-    schema, table = model_name.split(".")
-    return {c.name: (c.title, _comment(c)) for c in load_columns(SQL_DIR / schema / f"{table}.yml")}
+    return [f"COMMENT ON COLUMN {relation}.{c.name} IS {_literal(c.help)}" for c in columns]
 
 
 def readme_table(columns: list[Column] | tuple[Column, ...]) -> str:
@@ -89,10 +86,6 @@ def readme_table(columns: list[Column] | tuple[Column, ...]) -> str:
         audited = f" (audited: {', '.join(checks)})" if checks else ""
         lines.append(f"| `{c.name}` | {c.type} | {c.unit or ''} | {c.description}{audited} |")
     return "\n".join(lines)
-
-
-def _comment(column: Column) -> str:
-    return column.description + (f" [{column.unit}]" if column.unit else "")
 
 
 def _literal(text: str) -> str:

@@ -171,7 +171,7 @@ def test_the_page_renders_the_published_routes_in_chromium(chromium: Path, serve
             routes = page.locator("[data-testid='stDataFrame'] [role='gridcell'][aria-colindex='1']")
             expect(routes).to_have_text(["support_faq", "summarize"])
             rows = grid_rows(page)
-            assert [(r["route"], Decimal(r["cost"]), Decimal(r["cost / completed action"])) for r in rows] == [
+            assert [(r["Route"], Decimal(r["Cost"]), Decimal(r["Cost per completed action"])) for r in rows] == [
                 ("support_faq", Decimal("0.007"), Decimal("0.007")),
                 ("summarize", Decimal("0.006"), Decimal("0.006")),
             ]

@@ -72,7 +72,13 @@ def test_a_spec_with_a_column_twice_or_a_missing_description_is_an_error(tmp_pat
         columns.load_columns(path)
 
 
-def test_the_app_labels_come_from_the_spec():
-    label, help_text = columns.labels("marts.route_weekly")["fallback_rate"]
-    assert label == "Fallback rate"
-    assert help_text == "actions with at least one fallback call / actions [share]"
+def test_the_app_labels_help_and_formats_come_from_the_spec():
+    from app.columns import column_config
+
+    config = column_config("marts.route_weekly", ["route", "fallback_rate", "cost_usd", "is_cost_complete"])
+    assert set(config) == {"route", "fallback_rate", "cost_usd", "is_cost_complete"}
+    assert config["fallback_rate"]["label"] == "Fallback rate"
+    assert config["fallback_rate"]["help"] == "actions with at least one fallback call / actions [share]"
+    assert config["fallback_rate"]["type_config"]["format"] == "percent"
+    assert config["cost_usd"]["type_config"]["format"] == "dollar"
+    assert config["is_cost_complete"]["type_config"]["type"] == "checkbox"

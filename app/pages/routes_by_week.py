@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app import charts, data
+from app import charts, columns, data
 
 # What the trend chart can show: label -> (column of marts.route_weekly, log scale)
 TRENDS = {
@@ -30,37 +30,7 @@ week = st.selectbox(
 )
 
 table = data.route_week(snapshot, week)
-st.dataframe(
-    table,
-    hide_index=True,
-    column_config={
-        "route": st.column_config.TextColumn("route"),
-        "is_cost_complete": st.column_config.CheckboxColumn(
-            "all priced", help="False: some calls have no price at their time; the cost covers the priced calls"
-        ),
-        "unpriced_calls": st.column_config.NumberColumn("unpriced calls"),
-        "actions": st.column_config.NumberColumn("actions"),
-        "completed_actions": st.column_config.NumberColumn("completed"),
-        "calls": st.column_config.NumberColumn("calls"),
-        "cost_usd": st.column_config.NumberColumn("cost", format="dollar"),
-        "cost_per_completed_action_usd": st.column_config.NumberColumn("cost / completed action", format="$%.5f"),
-        "cache_savings_usd": st.column_config.NumberColumn("cache savings", format="dollar"),
-        **{
-            name: st.column_config.NumberColumn(name.replace("_", " "), format="percent")
-            for name in (
-                "fallback_rate",
-                "retry_rate",
-                "prompt_cache_hit_rate",
-                "cached_token_share",
-                "response_cache_hit_rate",
-                "premium_share",
-                "error_rate",
-            )
-        },
-        "p50_latency_ms": st.column_config.NumberColumn("p50 latency", format="%.0f ms"),
-        "p95_latency_ms": st.column_config.NumberColumn("p95 latency", format="%.0f ms"),
-    },
-)
+st.dataframe(table, hide_index=True, column_config=columns.column_config("marts.route_weekly", table.columns))
 partial = table.filter(~table["is_cost_complete"])
 if partial.height:
     routes = ", ".join(
