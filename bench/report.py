@@ -35,6 +35,8 @@ RATIOS = (
 
 DISTURBED_CORES = 0.25  # other processes' load above which a step's time is flagged
 BUILT_MODEL = re.compile(r"^\s+(\w+\.\w+)\s+(table|view)\s+(.+?)\s+([\d.]+)s\s*$")
+AUDITS_PASSED = re.compile(r"^(\d+) audits passed in ([\d.]+)s$")
+AUDITS_TARGET = 0.05  # the build's audits cost under 5% of the build
 
 
 def render(
@@ -275,11 +277,19 @@ def _build_breakdown(build: Measurement) -> list[str]:
     ]
     for name, kind, rows, seconds in models:
         lines.append(f"| {name} | {kind} | {rows} | {float(seconds):.2f} | {float(seconds) / build.seconds:.0%} |")
-    rest = build.seconds - in_models
+    audits = [match.groups() for line in _best_run_output(build) if (match := AUDITS_PASSED.match(line.strip()))]
+    audit_seconds = sum(float(seconds) for _, seconds in audits)
+    if audits:
+        share = audit_seconds / build.seconds
+        verdict = "met" if share < AUDITS_TARGET else "**MISSED**"
+        lines.append(f"| {audits[0][0]} audits, in the build's transaction | | | {audit_seconds:.2f} | {share:.1%} |")
+    rest = build.seconds - in_models - audit_seconds
     lines.append(
         f"| everything else (start-up, prices, model map, publishing the snapshot) | | | {rest:.2f} "
         f"| {rest / build.seconds:.0%} |"
     )
+    if audits:
+        lines += ["", f"Audits cost {share:.1%} of the build (target: under {AUDITS_TARGET:.0%}): {verdict}."]
     return lines
 
 
