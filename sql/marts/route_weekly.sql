@@ -83,7 +83,11 @@ final as (
         -- money
         calls.cost_usd,
         coalesce(calls.unpriced_calls, 0) = 0 as is_cost_complete,
-        cast(calls.cost_usd / nullif(actions.completed_actions, 0) as decimal(18, 9)) as cost_per_completed_action_usd,
+        -- exact: DuckDB divides a DECIMAL as DOUBLE, so divide whole billionths of a USD, rounding half up
+        cast(
+            (cast(cast(calls.cost_usd as decimal(38, 9)) * 1000000000 as hugeint) * 2 + actions.completed_actions)
+            // (2 * nullif(actions.completed_actions, 0)) as decimal(38, 0)
+        ) * 0.000000001 as cost_per_completed_action_usd,
         calls.cache_savings_usd,
 
         -- rates
