@@ -192,7 +192,10 @@ class Warehouse:
 
     def publish(self, con: duckdb.DuckDBPyConnection, tables: list[str], build_id: str, built_at: datetime) -> Path:
         """Copy `tables` (schema.name) into a new snapshot file, then point CURRENT at it."""
-        self.published_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.published_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # e.g. the pointer file of the old layout, for a warehouse named CURRENT
+            raise UserError(f"cannot create the snapshot folder {self.published_dir}: {exc.strerror}") from exc
         final = self.published_dir / f"marts-{build_id}.duckdb"
         if final.exists():  # never write into a file a reader may hold open
             raise UserError(f"{final} exists already; build again")
