@@ -1,17 +1,20 @@
 """The app's only way to data: read-only, parameterised queries on the published snapshot.
 
 Pages never build SQL; every query is a constant here with `?` parameters. Each call
-opens the snapshot that `published/CURRENT` names, read-only, and closes it at once,
+opens the snapshot that the warehouse's `CURRENT` pointer names, read-only, and closes it at once,
 so `ingest` and `build` never wait for the app. Results are cached per snapshot file:
-a new build is a new file name, hence a fresh cache entry.
+a new build is a new file name, hence a fresh cache entry. A snapshot that cannot be
+read (truncated, overwritten) gives way to the newest older one that can, and the page
+says so.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import streamlit as st
 
@@ -25,19 +28,47 @@ class Snapshot:
     path: str
     build_id: str
     built_at: datetime
+    unreadable: str | None = None  # the newer snapshot this one stands in for, when that cannot be read
+
+
+class NoReadableSnapshot(Exception):
+    """Published snapshots exist, and none of them can be read."""
 
 
 def current_snapshot() -> Snapshot | None:
-    """The published snapshot readers should use now, or None before the first build."""
-    path = Warehouse.at().current_snapshot()
-    if path is None:
+    """The published snapshot readers should use now, or None before the first build.
+
+    When the one CURRENT names cannot be read, the newest other snapshot that can.
+    """
+    warehouse = Warehouse.at()
+    current = warehouse.current_snapshot()
+    if current is None:
         return None
-    return _snapshot_meta(str(path))
+    for path in [current, *(p for p in warehouse.snapshots() if p != current)]:
+        try:
+            snapshot = _snapshot_meta(str(path), _file_stamp(path))
+        except (duckdb.Error, OSError):
+            continue
+        return snapshot if path == current else replace(snapshot, unreadable=current.name)
+    raise NoReadableSnapshot(
+        f"The published snapshot {current.name} cannot be read, and no older one can either. "
+        "Run `routeledger build` to publish a new one."
+    )
+
+
+def _file_stamp(path: Path) -> tuple[int, int]:
+    """Size and mtime: a snapshot overwritten since it was cached is read (and judged) afresh."""
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
 
 
 @st.cache_data(ttl=CACHE_SECONDS, max_entries=16, show_spinner=False)
-def _snapshot_meta(path: str) -> Snapshot:
-    build_id, built_at = _rows(path, "SELECT build_id, built_at FROM meta.build", ())[0]
+def _snapshot_meta(path: str, stamp: tuple[int, int]) -> Snapshot:
+    con = open_snapshot(Path(path))
+    try:
+        build_id, built_at = con.execute("SELECT build_id, built_at FROM meta.build").fetchone()
+    finally:
+        con.close()
     return Snapshot(path, build_id, built_at)
 
 

@@ -159,13 +159,8 @@ def run_app(
     warehouse = Warehouse.at(db)
     main_script = Path(__file__).resolve().parent.parent / "app" / "main.py"
     env = os.environ | {"ROUTELEDGER_DB": str(warehouse.path.resolve())}
-    command = [
-        sys.executable, "-m", "streamlit", "run", str(main_script),
-        "--server.address", address,
-        "--server.port", str(port),
-        "--server.headless", "true",
-        "--browser.gatherUsageStats", "false",
-    ]  # fmt: skip
+    # pipelines.serve runs Streamlit behind a check that refuses requests for other host names.
+    command = [sys.executable, "-m", "pipelines.serve", "--address", address, "--port", str(port), str(main_script)]
     out.print(f"routeledger app on http://{address}:{port} (Ctrl-C to stop)", highlight=False)
     sys.stdout.flush()
     sys.stderr.flush()

@@ -3,9 +3,11 @@
 DuckDB lets one process write a database file or many read it, never both. So the CLI
 is the only writer of `data/warehouse.duckdb`, guarded by an OS lock on a file beside
 it, and every `build` publishes the marts into a new immutable snapshot
-(`published/marts-<build_id>.duckdb`) and then swaps the `published/CURRENT` pointer.
-Readers (the app, reports) open only the snapshot the pointer names, read-only.
-This module is the only place that knows these paths.
+(`published/<warehouse stem>/marts-<build_id>.duckdb`) and then swaps that folder's
+`CURRENT` pointer. The stem keeps two warehouses in one folder (the demo's beside the
+team's) from reading or pruning each other's snapshots. Readers (the app, reports)
+open only the snapshot the pointer names, read-only. This module is the only place
+that knows these paths.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ from pipelines.raw import RAW_DDL
 DEFAULT_DB = Path("data/warehouse.duckdb")
 SNAPSHOT_GRACE_SECONDS = 3600  # a reader may hold an old snapshot this long
 SNAPSHOTS_KEPT = 3  # the newest few stay whatever their age
+# Every DuckDB database file carries this at byte 8 (after the header checksum).
+DUCKDB_MAGIC = b"DUCK"
+DUCKDB_MAGIC_OFFSET = 8
 
 
 def resolve_db(db: str | Path | None = None) -> Path:
@@ -51,7 +56,7 @@ class Warehouse:
 
     @property
     def published_dir(self) -> Path:
-        return self.path.parent / "published"
+        return self.path.parent / "published" / self.path.stem
 
     @property
     def pointer_path(self) -> Path:
@@ -62,7 +67,13 @@ class Warehouse:
     @contextlib.contextmanager
     def writer(self, command: str) -> Iterator[duckdb.DuckDBPyConnection]:
         """The one read-write connection, held under the warehouse lock."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.check_is_duckdb()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except FileExistsError as exc:
+            raise UserError(f"{self.path}: cannot create the warehouse here: {exc.filename} is not a folder") from exc
+        except OSError as exc:
+            raise UserError(f"{self.path}: cannot create the warehouse here: {exc.strerror}") from exc
         with self._lock(command):
             con = self._connect()
             try:
@@ -77,11 +88,31 @@ class Warehouse:
         """A read-only connection to the warehouse itself, for CLI checks (not for the app)."""
         if not self.path.exists():
             raise UserError(f"{self.path}: no warehouse yet; run `routeledger ingest logs` first")
+        self.check_is_duckdb()
         con = self._connect(read_only=True)
         try:
             yield con
         finally:
             con.close()
+
+    def check_is_duckdb(self) -> None:
+        """Refuse an existing file that is not a DuckDB database (a log file named by mistake).
+
+        DuckDB would not open such a file as a database: it silently falls back to one in
+        memory, so an ingest would report rows loaded and keep nothing.
+        """
+        if self.path.is_dir():
+            raise UserError(f"{self.path}: is a directory, not a warehouse file")
+        try:
+            with self.path.open("rb") as handle:
+                head = handle.read(DUCKDB_MAGIC_OFFSET + len(DUCKDB_MAGIC))
+        except (FileNotFoundError, NotADirectoryError):
+            return  # a new warehouse; creating it reports what stands in the way
+        except OSError as exc:
+            raise UserError(f"{self.path}: cannot read the warehouse file: {exc.strerror}") from exc
+        if head[DUCKDB_MAGIC_OFFSET:] != DUCKDB_MAGIC:
+            what = "an empty file" if not head else "not a DuckDB database"
+            raise UserError(f"{self.path}: {what}; --db must name a warehouse file (or a new path)")
 
     def _connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         try:
@@ -97,7 +128,10 @@ class Warehouse:
 
     @contextlib.contextmanager
     def _lock(self, command: str) -> Iterator[None]:
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise UserError(f"{self.lock_path}: cannot create the warehouse's lock file: {exc.strerror}") from exc
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -117,6 +151,7 @@ class Warehouse:
         """Delete the warehouse file and its published snapshots (the demo starts afresh)."""
         if not self.path.parent.exists():
             return
+        self.check_is_duckdb()  # never delete a file that is not a warehouse
         with self._lock(command):
             for path in (self.path, self.path.with_name(self.path.name + ".wal")):
                 path.unlink(missing_ok=True)
@@ -129,7 +164,10 @@ class Warehouse:
 
     def publish(self, con: duckdb.DuckDBPyConnection, tables: list[str], build_id: str, built_at: datetime) -> Path:
         """Copy `tables` (schema.name) into a new snapshot file, then point CURRENT at it."""
-        self.published_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.published_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # e.g. the pointer file of the old layout, for a warehouse named CURRENT
+            raise UserError(f"cannot create the snapshot folder {self.published_dir}: {exc.strerror}") from exc
         final = self.published_dir / f"marts-{build_id}.duckdb"
         if final.exists():  # never write into a file a reader may hold open
             raise UserError(f"{final} exists already; build again")
@@ -165,15 +203,27 @@ class Warehouse:
         path = self.published_dir / name
         return path if path.exists() else None
 
+    def snapshots(self) -> list[Path]:
+        """This warehouse's published snapshots, newest first."""
+        return sorted(self.published_dir.glob("marts-*.duckdb"), key=_mtime, reverse=True)
+
     def prune(self) -> list[Path]:
-        """Delete snapshots past the grace period, keeping the newest few and the current one."""
+        """Delete snapshots past the grace period, keeping the newest few and the current one.
+
+        Builds killed while publishing leave a partial snapshot, its `.wal` and the
+        pointer's `.tmp`; those go after the grace period too.
+        """
         current = self.current_snapshot()
-        snapshots = sorted(self.published_dir.glob("marts-*.duckdb"), key=lambda p: p.stat().st_mtime, reverse=True)
-        leftovers = list(self.published_dir.glob(".partial-*.duckdb"))  # from builds that died publishing
+        keep = {current, current.with_name(current.name + ".wal")} if current else set()
+        leftovers = [
+            *self.published_dir.glob(".partial-*"),
+            *self.published_dir.glob(".*.tmp"),
+            *self.published_dir.glob("*.wal"),
+        ]
         removed = []
         cutoff = time.time() - SNAPSHOT_GRACE_SECONDS
-        for path in snapshots[SNAPSHOTS_KEPT:] + leftovers:
-            if path != current and path.stat().st_mtime < cutoff:
+        for path in self.snapshots()[SNAPSHOTS_KEPT:] + leftovers:
+            if path not in keep and _mtime(path) < cutoff:
                 with contextlib.suppress(OSError):
                     path.unlink()
                     removed.append(path)
@@ -204,6 +254,13 @@ def open_snapshot(path: Path) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(str(path), read_only=True)
     con.execute("SET TimeZone = 'UTC'")
     return con
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:  # pruned by another build meanwhile
+        return time.time()
 
 
 def _read_holder(fd: int) -> str:

@@ -15,10 +15,20 @@ TRENDS = {
 }
 
 st.title("Routes by week")
-snapshot = data.current_snapshot()
+try:
+    snapshot = data.current_snapshot()
+except data.NoReadableSnapshot as exc:
+    st.error(str(exc), icon=":material/error:")
+    st.stop()
 if snapshot is None:
     st.info("No published data yet. Run `routeledger ingest logs PATH` and `routeledger build`.")
     st.stop()
+if snapshot.unreadable:
+    st.warning(
+        f"The latest snapshot ({snapshot.unreadable}) cannot be read, so this page shows the last good one, "
+        f"build {snapshot.build_id}. Run `routeledger build` to publish a new snapshot.",
+        icon=":material/warning:",
+    )
 st.caption(f"data as of {snapshot.built_at:%Y-%m-%d %H:%M} UTC · build {snapshot.build_id}")
 
 weeks = data.weeks(snapshot)

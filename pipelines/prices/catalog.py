@@ -3,12 +3,15 @@
 An entry wins over the published price of the same provider and model; an entry
 without `prices` only names the model's routing tier and aliases. Errors name the
 file, the entry (provider/model) and the field; YAML numbers are read as exact decimals.
+
+The limits below are what the warehouse's money types hold (sql/staging/stg_prices.sql):
+any catalog that validates builds, also for calls of MAX_TOKENS tokens in every class.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -16,13 +19,21 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipelines.errors import UserError, first_line
+from pipelines.ingest.fields import MAX_TOKENS  # per call and token class, as ingest accepts them
 
 DEFAULT_CATALOG = Path("pricing/catalog.yaml")
 # The project's own catalog, for commands run outside the project's directory.
 PROJECT_CATALOG = Path(__file__).resolve().parents[2] / "pricing" / "catalog.yaml"
+DEFAULT_TIER = "default"  # the service tier of the base prices
 PRICE_PLACES = 9  # decimal places a price per 1M tokens may carry (DECIMAL(18,9))
+MAX_PRICE = Decimal(10_000)  # USD per 1M tokens: 0.01 USD a token
 
-Price = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=PRICE_PLACES)]
+MAX_CATALOG_BYTES = 4 * 1024 * 1024
+# YAML aliases can repeat a node exponentially often (an "alias bomb"): a document
+# larger than this, counted with every alias expanded, is refused before it is read.
+MAX_EXPANDED_NODES = 100_000
+
+Price = Annotated[Decimal, Field(ge=0, le=MAX_PRICE, max_digits=18, decimal_places=PRICE_PLACES)]
 
 
 class _Strict(BaseModel):
@@ -30,7 +41,7 @@ class _Strict(BaseModel):
 
 
 class LongContext(_Strict):
-    threshold_input_tokens: int = Field(gt=0)
+    threshold_input_tokens: int = Field(gt=0, le=MAX_TOKENS)
     input: Price
     cached_input: Price | None = None
     cache_write: Price | None = None
@@ -59,6 +70,22 @@ class CatalogPrice(_Strict):
     long_context: LongContext | None = None
     service_tiers: dict[str, TierPrices] = {}
 
+    @field_validator("service_tiers")
+    @classmethod
+    def _distinct_tiers(cls, tiers: dict[str, TierPrices]) -> dict[str, TierPrices]:
+        """Tier names are matched trimmed and lower-cased, so two keys must not meet there."""
+        seen: dict[str, str] = {}
+        for key in tiers:
+            tier = key.strip().lower()
+            if not tier:
+                raise ValueError(f"service tier {key!r} is blank")
+            if tier == DEFAULT_TIER:
+                raise ValueError(f"service tier {key!r} would replace the base prices (the {DEFAULT_TIER!r} tier)")
+            if tier in seen:
+                raise ValueError(f"service tiers {seen[tier]!r} and {key!r} are the same tier {tier!r}")
+            seen[tier] = key
+        return tiers
+
 
 class CatalogModel(_Strict):
     provider: str = Field(min_length=1)
@@ -71,12 +98,12 @@ class CatalogModel(_Strict):
     @field_validator("provider", "model")
     @classmethod
     def _lower(cls, value: str) -> str:
-        return value.strip().lower()
+        return _name(value)
 
     @field_validator("aliases")
     @classmethod
     def _lower_aliases(cls, values: list[str]) -> list[str]:
-        return [v.strip().lower() for v in values]
+        return [_name(v) for v in values]
 
     @model_validator(mode="after")
     def _distinct_dates(self) -> CatalogModel:
@@ -102,11 +129,51 @@ class Catalog(_Strict):
         return self
 
 
+def _name(value: str) -> str:
+    name = value.strip().lower()
+    if not name:
+        raise ValueError("must not be blank")
+    return name
+
+
 class _DecimalLoader(yaml.SafeLoader):
-    """YAML with floats read as Decimal, so 0.1 stays exactly 0.1."""
+    """YAML with floats read as Decimal, so 0.1 stays exactly 0.1, and a budget for aliases."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._expanded: dict[int, tuple[yaml.Node, int]] = {}  # id(node) -> (node, its size expanded)
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
+        node = super().compose_node(parent, index)
+        if id(node) not in self._expanded:  # an alias returns a node already counted
+            if isinstance(node, yaml.MappingNode):
+                children = [child for pair in node.value for child in pair]
+            else:
+                children = node.value if isinstance(node, yaml.SequenceNode) else []
+            size = 1 + sum(self._expanded[id(child)][1] for child in children)
+            if size > MAX_EXPANDED_NODES:
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    f"more than {MAX_EXPANDED_NODES:,} values with its aliases expanded (an alias bomb?)",
+                    node.start_mark,
+                )
+            self._expanded[id(node)] = (node, size)
+        return node
 
 
-_DecimalLoader.add_constructor("tag:yaml.org,2002:float", lambda loader, node: Decimal(loader.construct_scalar(node)))
+def _decimal(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Decimal:
+    text = loader.construct_scalar(node).replace("_", "")
+    # YAML spells infinity and not-a-number .inf and .nan; the price check refuses both by name.
+    special = {".inf": "Infinity", "+.inf": "Infinity", "-.inf": "-Infinity", ".nan": "NaN"}
+    try:
+        return Decimal(special.get(text.lower(), text))
+    except InvalidOperation:  # YAML 1.1 floats include sexagesimal 1:30.5
+        problem = f"{text!r} is not a decimal number"
+        raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark) from None
+
+
+_DecimalLoader.add_constructor("tag:yaml.org,2002:float", _decimal)
 
 
 def default_catalog() -> Path | None:
@@ -119,19 +186,36 @@ def load_catalog(path: Path | None = None) -> tuple[Catalog, Path | None]:
     chosen = path or default_catalog()
     if chosen is None:
         return Catalog(), None
-    if not chosen.exists():
-        raise UserError(f"{chosen}: no such price catalog")
-    try:
-        data = yaml.load(chosen.read_text(), Loader=_DecimalLoader) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or first_line(exc)
-        raise UserError(f"{chosen}: not valid YAML{where}: {problem}") from exc
+    data = _read_yaml(chosen)
     try:
         return Catalog.model_validate(data), chosen
     except ValidationError as exc:
         raise UserError(f"{chosen}: {_describe(exc, data)}") from exc
+
+
+def _read_yaml(path: Path) -> object:
+    if not path.exists():
+        raise UserError(f"{path}: no such price catalog")
+    if not path.is_file():
+        raise UserError(f"{path}: not a file; --prices names a catalog file such as pricing/catalog.yaml")
+    try:
+        if path.stat().st_size > MAX_CATALOG_BYTES:
+            raise UserError(f"{path}: larger than {MAX_CATALOG_BYTES // 1024 // 1024} MiB; not a price catalog")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read the price catalog: {exc.strerror}") from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise UserError(f"{path}: not UTF-8 text (byte {exc.start + 1}, line {line})") from exc
+    try:
+        return yaml.load(text, Loader=_DecimalLoader) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or first_line(exc)
+        raise UserError(f"{path}: not valid YAML{where}: {problem}") from exc
 
 
 def _describe(exc: ValidationError, data: object) -> str:

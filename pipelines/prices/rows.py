@@ -6,9 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
-from pipelines.prices.catalog import CatalogModel, CatalogPrice
-
-DEFAULT_TIER = "default"
+from pipelines.prices.catalog import DEFAULT_TIER, CatalogModel, CatalogPrice
 
 
 @dataclass(frozen=True)

@@ -111,7 +111,7 @@ cost_per_action as (
                 (cost_e21 + completed_actions * cast(500000000000 as hugeint))
                 // (nullif(completed_actions, 0) * cast(1000000000000 as hugeint))
                 as decimal(38, 0)
-            ) * 0.000000001 as decimal(18, 9)
+            ) * 0.000000001 as decimal(38, 9)
         ) as cost_per_completed_action_usd
     from cost_in_units
 ),

@@ -1,0 +1,98 @@
+"""The app server `routeledger app` becomes: Streamlit, answering only requests addressed to it.
+
+Binding to 127.0.0.1 keeps other machines out, not web pages: a page on any site can
+point its own host name at 127.0.0.1 (DNS rebinding) and then talk to the server as
+"same origin". The browser still sends that site's name in `Host` (and `Origin`), so the
+server refuses every request whose Host is not a name it serves (403), and every
+websocket whose Origin is not one of those names. The check is the outermost ASGI
+middleware of Streamlit's own server, installed before Streamlit starts.
+
+Run as `python -m pipelines.serve --address ADDRESS --port PORT SCRIPT`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+def served_hosts(address: str, port: int) -> frozenset[str]:
+    """The `Host` values a browser sends for this server: loopback names and the chosen address."""
+    bound = f"[{address}]" if ":" in address and not address.startswith("[") else address
+    names = {*LOOPBACK_NAMES, bound.lower()}
+    hosts = {f"{name}:{port}" for name in names}
+    if port == 80:  # a browser leaves the default port out
+        hosts |= names
+    return frozenset(hosts)
+
+
+class ServedHostsOnly:
+    """ASGI middleware: 403 for a Host not served, and for a websocket from a foreign Origin."""
+
+    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], hosts: Iterable[str]) -> None:
+        self.app = app
+        self.hosts = frozenset(hosts)
+        self.origins = frozenset(f"{scheme}://{host}" for host in self.hosts for scheme in ("http", "https"))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and not self._allowed(scope):
+            if scope["type"] == "http":
+                from starlette.responses import PlainTextResponse
+
+                response = PlainTextResponse("403: this server answers only its own host names", status_code=403)
+                await response(scope, receive, send)
+            else:
+                await send({"type": "websocket.close", "code": 1008})  # before accept: the server answers 403
+            return
+        await self.app(scope, receive, send)
+
+    def _allowed(self, scope: Scope) -> bool:
+        hosts = [value for name, value in scope["headers"] if name.lower() == b"host"]
+        origins = [value for name, value in scope["headers"] if name.lower() == b"origin"]
+        if len(hosts) != 1 or hosts[0].decode("latin-1").lower() not in self.hosts:
+            return False
+        if scope["type"] == "websocket" and origins:
+            return len(origins) == 1 and origins[0].decode("latin-1").lower() in self.origins
+        return True
+
+
+def install(hosts: Iterable[str]) -> None:
+    """Put ServedHostsOnly in front of the middleware Streamlit's server is built with."""
+    from starlette.middleware import Middleware
+    from streamlit.web.server.starlette import starlette_app
+
+    streamlit_middleware = starlette_app.create_streamlit_middleware
+    guard = Middleware(ServedHostsOnly, hosts=frozenset(hosts))
+    starlette_app.create_streamlit_middleware = lambda: [guard, *streamlit_middleware()]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m pipelines.serve")
+    parser.add_argument("script")
+    parser.add_argument("--address", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8501)
+    args = parser.parse_args(argv)
+    install(served_hosts(args.address, args.port))
+
+    from streamlit.web import cli as streamlit_cli
+
+    sys.argv = [
+        "streamlit", "run", args.script,
+        "--server.address", args.address,
+        "--server.port", str(args.port),
+        "--server.headless", "true",
+        "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+    streamlit_cli.main()
+
+
+if __name__ == "__main__":
+    main()
