@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -87,10 +87,21 @@ def model_audits(model: Model) -> list[Audit]:
             raise UserError(f"{model.path}: audit {kind}: bad arguments {args!r} ({first_line(exc)})") from exc
     not_null = [c.name for c in model.columns if c.not_null]
     if not_null:
-        audits.append(_not_null(model, not_null))
-    for column in model.columns:
-        if column.min is not None or column.max is not None:
-            audits.append(_range(model, {"column": column.name, "min": column.min, "max": column.max}))
+        audits.append(replace(_not_null(model, not_null), source=model.path.with_suffix(".yml")))
+    bounded = [c for c in model.columns if c.min is not None or c.max is not None]
+    if bounded:  # one pass over the model for all its columns' ranges
+        conditions = [
+            condition
+            for c in bounded
+            for condition in (
+                f"{c.name} < {_literal(c.min)}" if c.min is not None else None,
+                f"{c.name} > {_literal(c.max)}" if c.max is not None else None,
+            )
+            if condition
+        ]
+        spans = ", ".join(f"{c.name} in [{_bound(c.min)}, {_bound(c.max)}]" for c in bounded)
+        sql = f"SELECT * FROM {model.name} WHERE {' OR '.join(conditions)}"
+        audits.append(Audit(f"accepted_range({spans})", model.name, sql, model.path.with_suffix(".yml")))
     return audits
 
 
@@ -197,7 +208,7 @@ def _range(model: Model, args: dict) -> Audit:
         bounds.append(f"{{c}} > {_literal(high)}")
     condition = " OR ".join(bound.format(c=c) for c in columns for bound in bounds)
     shown = ", ".join(columns)
-    span = f"[{'' if low is None else low}, {'' if high is None else high}]"
+    span = f"[{_bound(low)}, {_bound(high)}]"
     return Audit(
         f"accepted_range({shown} in {span})", model.name, f"SELECT * FROM {model.name} WHERE {condition}", model.path
     )
@@ -236,6 +247,10 @@ BUILDERS: dict[str, Callable[[Model, Any], Audit]] = {
     "expression_is_true": _expression_is_true,
     "reconciles": _reconciles,
 }
+
+
+def _bound(value: object) -> str:
+    return "" if value is None else str(value)
 
 
 def _literal(value: object) -> str:

@@ -187,7 +187,9 @@ def test_a_rate_above_one_stops_the_build(db, built, tmp_path, monkeypatch):
         "calls / sum(calls) over (partition by week, route) as share_of_calls",
         "2 * calls / sum(calls) over (partition by week, route) as share_of_calls",
     )  # fmt: skip
-    assert failed_audits(db, built) == {"accepted_range(share_of_calls in [0, 1])": "marts.route_weekly_status"}
+    assert failed_audits(db, built) == {
+        "accepted_range(calls in [1, ], cost_usd in [0, ], share_of_calls in [0, 1])": "marts.route_weekly_status"
+    }
     assert published_state(db) == before
 
 

@@ -1,8 +1,6 @@
 -- model:
 --   grain: [week, route, fallback_reason]
 --   audits:
---     - not_null: [week, route, fallback_reason]
---     - accepted_range: {columns: [fallback_calls, actions, cost_usd], min: 0}
 --     - reconciles:
 --         expression: sum(actions)
 --         with: intermediate.int_route_week_rollup

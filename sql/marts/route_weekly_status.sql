@@ -2,7 +2,6 @@
 --   grain: [week, route, status]
 --   audits:
 --     - accepted_values: {column: status, values: [ok, error, timeout, rate_limited, invalid_output, refused]}
---     - accepted_range: {columns: [share_of_calls], min: 0, max: 1}
 --     - reconciles: {expression: sum(calls), with: marts.route_weekly}
 --
 -- One row per (week, route, status): calls by outcome of the provider request, the
