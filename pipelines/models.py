@@ -20,8 +20,8 @@ import sqlglot
 from sqlglot import exp
 
 from pipelines.errors import UserError, first_line
+from pipelines.resources import SQL_DIR
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 LAYERS = ("staging", "intermediate", "marts")
 SOURCES = frozenset({"raw.calls", "raw.loads", "raw.rejects", "raw.prices", "raw.model_map"})
 MATERIALIZED = re.compile(r"^\s*--\s*materialized:\s*(table|view)\s*$", re.MULTILINE)

@@ -16,10 +16,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipelines.errors import UserError, first_line
+from pipelines.resources import PROJECT_CATALOG
 
 DEFAULT_CATALOG = Path("pricing/catalog.yaml")
-# The project's own catalog, for commands run outside the project's directory.
-PROJECT_CATALOG = Path(__file__).resolve().parents[2] / "pricing" / "catalog.yaml"
 PRICE_PLACES = 9  # decimal places a price per 1M tokens may carry (DECIMAL(18,9))
 
 Price = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=PRICE_PLACES)]
