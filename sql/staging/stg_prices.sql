@@ -26,7 +26,7 @@ batch_or_not as (
         batch.is_batch,
         case when batch.is_batch then dated.batch_multiplier else 1 end as multiplier
     from dated
-    cross join (values (false), (true)) as batch(is_batch)
+    cross join (values (false), (true)) as batch (is_batch)
 ),
 
 per_token as (
