@@ -2,7 +2,7 @@
 #   make demo   set up, generate demo data, ingest, build, serve http://127.0.0.1:8501
 #   make test   set up (Python packages, Chromium) and run the whole suite
 #   make bench  the benchmark (BENCH_CALLS=N, default 10M); writes bench/results.md
-#   make lint   ruff
+#   make lint   ruff on the Python, sqlfluff on sql/
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -32,6 +32,7 @@ bench: $(INSTALLED)
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint sql --processes 2
 
 clean:
 	rm -rf $(VENV) data/warehouse.duckdb* data/published data/demo bench/data

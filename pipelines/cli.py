@@ -31,6 +31,24 @@ prices_app = typer.Typer(help="Show and check the price catalog.", no_args_is_he
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(prices_app, name="prices")
 
+
+def _print_version(requested: bool) -> None:
+    if requested:
+        from importlib.metadata import version
+
+        out.print(f"routeledger {version('routeledger')}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool, typer.Option("--version", help="Print the version and exit.", callback=_print_version, is_eager=True)
+    ] = False,
+) -> None:
+    """FinOps cost analytics for routed LLM traffic."""
+
+
 DbOption = Annotated[
     Path | None,
     typer.Option(
@@ -154,10 +172,11 @@ def run_app(
     """Serve the Streamlit app on the latest published snapshot (read-only)."""
     import os
 
+    from pipelines import resources
     from pipelines.warehouse import Warehouse
 
     warehouse = Warehouse.at(db)
-    main_script = Path(__file__).resolve().parent.parent / "app" / "main.py"
+    main_script = resources.APP_DIR / "main.py"
     env = os.environ | {"ROUTELEDGER_DB": str(warehouse.path.resolve())}
     # pipelines.serve runs Streamlit behind a check that refuses requests for other host names.
     command = [sys.executable, "-m", "pipelines.serve", "--address", address, "--port", str(port), str(main_script)]

@@ -34,8 +34,8 @@ from sqlglot import exp
 
 from pipelines.errors import UserError, first_line
 from pipelines.raw import SOURCES
+from pipelines.resources import SQL_DIR
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 LAYERS = ("staging", "intermediate", "marts")
 HEADER_START = re.compile(r"^--\s*model:\s*$")
 

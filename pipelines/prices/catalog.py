@@ -20,10 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from pipelines.errors import UserError, first_line
 from pipelines.ingest.fields import MAX_TOKENS  # per call and token class, as ingest accepts them
+from pipelines.resources import PROJECT_CATALOG
 
 DEFAULT_CATALOG = Path("pricing/catalog.yaml")
-# The project's own catalog, for commands run outside the project's directory.
-PROJECT_CATALOG = Path(__file__).resolve().parents[2] / "pricing" / "catalog.yaml"
 DEFAULT_TIER = "default"  # the service tier of the base prices
 PRICE_PLACES = 9  # decimal places a price per 1M tokens may carry (DECIMAL(18,9))
 MAX_PRICE = Decimal(10_000)  # USD per 1M tokens: 0.01 USD a token

@@ -43,7 +43,7 @@ rolled_up as (
 with_outcome as (
     select
         action_id,
-        first_call.route as route,
+        first_call.route,
         week,
         first_call.ts as started_at,
         coalesce(last_router_word.outcome, case when has_good_answer then 'completed' else 'failed' end)

@@ -83,16 +83,12 @@ with_price as (
 rates as (
     select
         *,
-        case when is_long_context then long_context_input_usd_per_token
-             else input_usd_per_token end as rate_input,
-        case when is_long_context then long_context_cached_input_usd_per_token
-             else cached_input_usd_per_token end as rate_cached_input,
-        case when is_long_context then long_context_cache_write_usd_per_token
-             else cache_write_usd_per_token end as rate_cache_write,
-        case when is_long_context then long_context_cache_write_1h_usd_per_token
-             else cache_write_1h_usd_per_token end as rate_cache_write_1h,
-        case when is_long_context then long_context_output_usd_per_token
-             else output_usd_per_token end as rate_output
+        if(is_long_context, long_context_input_usd_per_token, input_usd_per_token) as rate_input,
+        if(is_long_context, long_context_cached_input_usd_per_token, cached_input_usd_per_token) as rate_cached_input,
+        if(is_long_context, long_context_cache_write_usd_per_token, cache_write_usd_per_token) as rate_cache_write,
+        if(is_long_context, long_context_cache_write_1h_usd_per_token, cache_write_1h_usd_per_token)
+            as rate_cache_write_1h,
+        if(is_long_context, long_context_output_usd_per_token, output_usd_per_token) as rate_output
     from with_price
 ),
 
@@ -104,9 +100,10 @@ components as (
             as input_cost_usd,
         case when is_response_cache_hit then 0 else cached_input_tokens * rate_cached_input end
             as cached_input_cost_usd,
-        case when is_response_cache_hit then 0 else
-            (cache_write_tokens - cache_write_1h_tokens) * rate_cache_write
-            + cache_write_1h_tokens * rate_cache_write_1h
+        case
+            when is_response_cache_hit then 0
+            else (cache_write_tokens - cache_write_1h_tokens) * rate_cache_write
+                + cache_write_1h_tokens * rate_cache_write_1h
         end as cache_write_cost_usd,
         case when is_response_cache_hit then 0 else output_tokens * rate_output end
             as output_cost_usd,

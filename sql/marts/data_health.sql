@@ -54,8 +54,8 @@ rejected as (
         'rejected rows' as check_name,
         reject_kinds.reason_kind as subject,
         reject_kinds.source_path
-            || ' (first at row ' || min(reject_kinds.source_row) || ': '
-            || arg_min(reject_kinds.reason, reject_kinds.source_row) || ')' as detail,
+        || ' (first at row ' || min(reject_kinds.source_row) || ': '
+        || arg_min(reject_kinds.reason, reject_kinds.source_row) || ')' as detail,
         count(*) as n_rows,
         min(loads.finished_at) as first_seen,
         max(loads.finished_at) as last_seen
@@ -83,7 +83,7 @@ loaded as (
         'load' as check_name,
         source_path as subject,
         status || ': ' || rows_read || ' read, ' || rows_loaded || ' loaded, '
-            || rows_rejected || ' rejected, ' || rows_duplicate || ' duplicate (' || format || ')' as detail,
+        || rows_rejected || ' rejected, ' || rows_duplicate || ' duplicate (' || format || ')' as detail,
         rows_read as n_rows,
         started_at as first_seen,
         finished_at as last_seen

@@ -37,7 +37,7 @@ batch_or_not as (
         -- DECIMAL(38, 6): a price times it is computed in 128 bits (18 digits overflow at 1,000 USD)
         cast(case when batch.is_batch then dated.batch_multiplier else 1 end as decimal(38, 6)) as multiplier
     from dated
-    cross join (values (false), (true)) as batch(is_batch)
+    cross join (values (false), (true)) as batch (is_batch)
 ),
 
 per_token as (
