@@ -32,7 +32,7 @@ bench: $(INSTALLED)
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/sqlfluff lint sql --processes 2
+	$(BIN)/sqlfluff lint sql
 
 clean:
 	rm -rf $(VENV) data/warehouse.duckdb* data/published data/demo bench/data
