@@ -188,7 +188,7 @@ def test_the_page_renders_the_published_routes_in_chromium(chromium: Path, serve
             wait_for_app_run(page)
             expect(week).to_have_value("2026-02-16 (W08)")
             expect(routes).to_have_text(["codegen", "support_faq"])
-            assert [(r["route"], Decimal(r["cost"])) for r in grid_rows(page)] == [
+            assert [(r["Route"], Decimal(r["Cost"])) for r in grid_rows(page)] == [
                 ("codegen", Decimal("0.058")),
                 ("support_faq", Decimal("0.0052")),
             ]
