@@ -130,11 +130,13 @@ def report_built(built: Built) -> None:
 
 
 def report_audit(result: AuditResult) -> None:
-    verdict = "ok" if result.passed else f"FAILED: {result.failing_rows:,} offending row(s)"
+    verdict = "ok" if result.passed else f"FAILED ({result.failing_rows:,} offending rows)"
     out.print(
-        f"  audit {result.audit.model:<36} {result.audit.name[:70]:<70} {result.seconds:6.2f}s {verdict}",
+        f"  audit {result.seconds:5.2f}s {verdict:<6} {result.audit.model}: {result.audit.name}",
         highlight=False,
         markup=False,
+        overflow="ellipsis",
+        no_wrap=True,
     )
 
 
