@@ -88,20 +88,9 @@ def model_audits(model: Model) -> list[Audit]:
     not_null = [c.name for c in model.columns if c.not_null]
     if not_null:
         audits.append(replace(_not_null(model, not_null), source=model.path.with_suffix(".yml")))
-    bounded = [c for c in model.columns if c.min is not None or c.max is not None]
+    bounded = [(c.name, c.min, c.max) for c in model.columns if c.min is not None or c.max is not None]
     if bounded:  # one pass over the model for all its columns' ranges
-        conditions = [
-            condition
-            for c in bounded
-            for condition in (
-                f"{c.name} < {_literal(c.min)}" if c.min is not None else None,
-                f"{c.name} > {_literal(c.max)}" if c.max is not None else None,
-            )
-            if condition
-        ]
-        spans = ", ".join(f"{c.name} in [{_bound(c.min)}, {_bound(c.max)}]" for c in bounded)
-        sql = f"SELECT * FROM {model.name} WHERE {' OR '.join(conditions)}"
-        audits.append(Audit(f"accepted_range({spans})", model.name, sql, model.path.with_suffix(".yml")))
+        audits.append(replace(_bounds(model, bounded), source=model.path.with_suffix(".yml")))
     return audits
 
 
@@ -197,21 +186,24 @@ def _accepted_values(model: Model, args: dict) -> Audit:
 
 
 def _range(model: Model, args: dict) -> Audit:
-    columns = _columns(args)
     low, high = args.get("min"), args.get("max")
     if low is None and high is None:
         raise ValueError("give min, max or both")
-    bounds = []
-    if low is not None:
-        bounds.append(f"{{c}} < {_literal(low)}")
-    if high is not None:
-        bounds.append(f"{{c}} > {_literal(high)}")
-    condition = " OR ".join(bound.format(c=c) for c in columns for bound in bounds)
-    shown = ", ".join(columns)
-    span = f"[{_bound(low)}, {_bound(high)}]"
-    return Audit(
-        f"accepted_range({shown} in {span})", model.name, f"SELECT * FROM {model.name} WHERE {condition}", model.path
-    )
+    return _bounds(model, [(column, low, high) for column in _columns(args)])
+
+
+def _bounds(model: Model, bounds: list[tuple[str, object, object]]) -> Audit:
+    """Rows with any column outside its [min, max] (either may be None: unbounded); NULL passes."""
+    conditions = [f"{column} < {_literal(low)}" for column, low, _ in bounds if low is not None]
+    conditions += [f"{column} > {_literal(high)}" for column, _, high in bounds if high is not None]
+    spans = {(_bound(low), _bound(high)) for _, low, high in bounds}
+    if len(spans) == 1:  # one span for all: accepted_range(a, b in [0, 1])
+        ((low, high),) = spans
+        shown = f"{', '.join(column for column, *_ in bounds)} in [{low}, {high}]"
+    else:
+        shown = ", ".join(f"{column} in [{_bound(low)}, {_bound(high)}]" for column, low, high in bounds)
+    sql = f"SELECT * FROM {model.name} WHERE {' OR '.join(conditions)}"
+    return Audit(f"accepted_range({shown})", model.name, sql, model.path)
 
 
 def _expression_is_true(model: Model, args: Any) -> Audit:
