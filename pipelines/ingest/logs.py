@@ -219,6 +219,8 @@ def _load_direct(
     field_list = ", ".join(FIELD_NAMES)
     con.execute("SET preserve_insertion_order = false")
     try:
+        if limit_check := readers.line_limit_check(source):
+            con.execute(limit_check)
         con.execute(
             f"INSERT INTO raw.calls SELECT {field_list}, {load_id} FROM ({checked}) "
             "WHERE reject_reason IS NULL OR error(reject_reason)"

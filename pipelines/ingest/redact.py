@@ -22,9 +22,13 @@ def redacted(raw_record: str, source: SourceFile) -> str:
       `"field": value` pairs, cut at the first anything else, and its length.
     - A CSV or Parquet row: rebuilt from the canonical columns when staged; a CSV line the
       reader could not split is withheld.
+    - A line over the size limit: nothing (NULL); none of it was read.
     """
     if source.format != "jsonl":
-        return f"CASE WHEN starts_with({raw_record}, '{{') THEN {raw_record} ELSE {quote(CSV_WITHHELD)} END"
+        return (
+            f"CASE WHEN {raw_record} IS NULL THEN NULL WHEN starts_with({raw_record}, '{{') THEN {raw_record} "
+            f"ELSE {quote(CSV_WITHHELD)} END"
+        )
     as_json = f"TRY_CAST({raw_record} AS JSON)"  # TRY_: JSON functions may run on every row
     names = "[" + ", ".join(quote(name) for name in FIELD_NAMES) + "]"
     paths = "[" + ", ".join(quote(json_path(name)) for name in FIELD_NAMES) + "]"
@@ -51,7 +55,7 @@ def redacted(raw_record: str, source: SourceFile) -> str:
         f"WHEN json_type({as_json}) = 'OBJECT' THEN {rebuilt} ELSE {prefix} END"
     )
     return (
-        f"CASE WHEN length({text}) > {MAX_RAW_RECORD_CHARS} "
+        f"CASE WHEN {raw_record} IS NULL THEN NULL WHEN length({text}) > {MAX_RAW_RECORD_CHARS} "
         f"THEN left({text}, {MAX_RAW_RECORD_CHARS}) || ' …[truncated]' ELSE {text} END"
     )
 
