@@ -89,6 +89,15 @@ def test_a_csv_line_over_the_size_limit_is_one_reject_and_inside_quotes_fails_it
     assert b.status == "failed" and "line 4 is over the 16777216-byte limit inside a quoted value" in b.error
 
 
+def test_valid_json_holding_the_text_of_a_control_escape_loads_on_the_checked_path(tmp_path, db):
+    # The checked path's line reader split lines at the four characters \x01, which valid JSON
+    # holds after an escaped backslash; the direct path loaded such a line, the checked one refused it.
+    path = write_jsonl(tmp_path / "esc.jsonl", [call("e1", "a", TS, route="C:\\x01"), call("bad", "a", "x")])
+    [result], _ = run_ingest_logs(db, [str(path)])
+    assert counts(result) == (2, 1, 1, 0)
+    assert rows(db, "SELECT route FROM raw.calls") == [("C:\\x01",)]
+
+
 def test_a_file_appended_to_while_loading_is_read_again(tmp_path, db, monkeypatch):
     path = write_jsonl(tmp_path / "live.jsonl", [call("c1", "a", TS), call("c2", "a", TS)])
     original = sources.Sha256.result
@@ -147,7 +156,7 @@ def test_one_files_trouble_is_that_files_alone(tmp_path, db):
     ]
     assert "e_broken.jsonl.gz: cannot read as jsonl.gz" in results[4].error
     assert rows(db, "SELECT source_row, reason FROM raw.rejects ORDER BY source_path") == [
-        (1, "not valid JSON"),
+        (1, "not valid JSON: a raw control character (\\x01 or a lone CR) in the line"),
         (3, "output_tokens: must be >= 0, got -1"),
         (2, "output_tokens: must be >= 0, got -1"),
     ]
@@ -306,7 +315,7 @@ def test_zstd_files_get_the_same_line_endings_and_line_checks(tmp_path, db):
     assert [counts(r) for r in results] == [(4, 2, 2, 0), (2, 1, 1, 0)]
     assert rows(db, "SELECT call_id, route FROM raw.calls WHERE call_id = 'k1'") == [("k1", "x\ry")]
     assert rows(db, "SELECT source_row, reason FROM raw.rejects ORDER BY source_path, source_row") == [
-        (2, "not valid JSON"),
+        (2, "not valid JSON: a raw control character (\\x01 or a lone CR) in the line"),
         (3, "output_tokens: must be >= 0, got -1"),
         (3, "output_tokens: must be >= 0, got -1"),
     ]
@@ -315,9 +324,7 @@ def test_zstd_files_get_the_same_line_endings_and_line_checks(tmp_path, db):
 def test_a_lone_cr_in_a_csv_is_data_when_quoted_and_a_line_end_when_not(tmp_path, db):
     header = "call_id,action_id,ts,route,provider,model,output_tokens"
     path = tmp_path / "cr.csv"
-    path.write_bytes(
-        f'{header}\r\nk1,a,{TS},"x\ry",acme,m,1\rk2,a,{TS},r,acme,m,2\nk3,a,{TS},r,acme,m,-1\r\n'.encode()
-    )
+    path.write_bytes(f'{header}\r\nk1,a,{TS},"x\ry",acme,m,1\rk2,a,{TS},r,acme,m,2\nk3,a,{TS},r,acme,m,-1\r\n'.encode())
     [result], _ = run_ingest_logs(db, [str(path)])
     # lines: header 1, k1 2, k2 3 (after the unquoted CR), k3 4; 3 rows = 2 loaded + 1 rejected
     assert counts(result) == (3, 2, 1, 0)

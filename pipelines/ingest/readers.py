@@ -26,9 +26,10 @@ from pipelines.ingest.lines import MAX_LINE_BYTES, header_line, readable
 from pipelines.ingest.redact import json_path
 from pipelines.ingest.sources import SourceFile
 
-# The line reader's delimiter, the four characters \x01 (DuckDB reads no escapes): a line
-# holding them has two columns and is refused.
-LINE_DELIMITER = "\\x01"
+# The line reader's delimiter: a raw control character, which valid JSON never holds, so a
+# line holding one has two columns and is refused. (Not '\x01' in SQL: DuckDB reads no
+# escapes, and the four characters occur in valid JSON after an escaped backslash.)
+LINE_DELIMITER = "\x01"
 SAMPLE_LINES = 10_000  # JSON lines whose keys decide whether a file is a routing log
 
 INT_TYPES = {
@@ -364,7 +365,7 @@ def _line_reader(
     """
     return (
         f"read_csv({quote(str(source.path))}, columns={{'line': 'VARCHAR'}}, header=false, "
-        f"delim={quote(LINE_DELIMITER)}, quote='', escape='', auto_detect=false, "
+        f"delim=chr({ord(LINE_DELIMITER)}), quote='', escape='', auto_detect=false, "
         f"compression={_compression(source)}, max_line_size={max_line_size}, "
         f"buffer_size={max(max_line_size, 2 * MAX_LINE_BYTES)}{options}{_rejects_options(store_rejects)})"
     )
