@@ -22,6 +22,7 @@ import duckdb
 
 from pipelines.errors import UserError, first_line
 from pipelines.ingest.fields import BY_NAME, FIELD_NAMES, FIELDS, quote
+from pipelines.ingest.file_columns import Columns, ident, nested_kinds, raw_columns, record_json, typed_fields
 from pipelines.ingest.lines import MAX_LINE_BYTES, header_line, readable
 from pipelines.ingest.redact import json_path
 from pipelines.ingest.sources import SourceFile
@@ -31,23 +32,6 @@ from pipelines.ingest.sources import SourceFile
 # escapes, and the four characters occur in valid JSON after an escaped backslash.)
 LINE_DELIMITER = "\x01"
 SAMPLE_LINES = 10_000  # JSON lines whose keys decide whether a file is a routing log
-
-INT_TYPES = {
-    "TINYINT",
-    "SMALLINT",
-    "INTEGER",
-    "BIGINT",
-    "UTINYINT",
-    "USMALLINT",
-    "UINTEGER",
-    "UBIGINT",
-    "HUGEINT",
-}
-FLOAT_TYPES = INT_TYPES | {"FLOAT", "DOUBLE"}
-TIMESTAMP_TYPES = {"TIMESTAMP WITH TIME ZONE", "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS"}
-
-# canonical field -> (the file's column name, its DuckDB type)
-Columns = dict[str, tuple[str, str]]
 
 CSV_DELIMITERS = (",", "\t", ";", "|")
 
@@ -136,10 +120,10 @@ def direct(source: SourceFile, layout: Layout) -> tuple[str, Staged]:
         }
         return relation, Staged({name: name for name in FIELD_NAMES}, frozenset(), suspect)
     if source.format == "csv":
-        return f"SELECT * FROM {_csv_reader(source, layout)}", Staged(_raw_columns(columns, frozenset()), frozenset())
-    typed = _typed_fields(columns)
+        return f"SELECT * FROM {_csv_reader(source, layout)}", Staged(raw_columns(columns, frozenset()), frozenset())
+    typed = typed_fields(columns)
     relation = f"SELECT * FROM read_parquet({quote(str(source.path))})"
-    return relation, Staged(_raw_columns(columns, typed), typed, _nested_kinds(columns))
+    return relation, Staged(raw_columns(columns, typed), typed, nested_kinds(columns))
 
 
 def line_limit_check(source: SourceFile) -> str | None:
@@ -243,7 +227,7 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, source: SourceFile, layout: Layou
     # The reader numbers rows; a quoted value may span lines, and each newline inside a row,
     # kept or refused, moves the rows after it down a line.
     newlines = " + ".join(
-        f"coalesce(length({_ident(name)}) - length(replace({_ident(name)}, chr(10), '')), 0)" for name in layout.header
+        f"coalesce(length({ident(name)}) - length(replace({ident(name)}, chr(10), '')), 0)" for name in layout.header
     )
     refused = "rtrim(raw_record, chr(10))"
     con.execute(
@@ -267,11 +251,11 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, source: SourceFile, layout: Layou
     _reject_over_limit(con, source, text.over_limit)
     con.execute(
         f"""CREATE TEMP TABLE __rows AS
-        SELECT n.source_row, {_record_json(columns)} AS raw_record, NULL::VARCHAR AS early_reason,
+        SELECT n.source_row, {record_json(columns)} AS raw_record, NULL::VARCHAR AS early_reason,
             k.* EXCLUDE (kept_position, newlines)
         FROM __kept k JOIN __numbered n USING (kept_position)"""
     )
-    return Staged(_raw_columns(columns, frozenset()), frozenset())
+    return Staged(raw_columns(columns, frozenset()), frozenset())
 
 
 # -- Parquet -------------------------------------------------------------------------
@@ -281,12 +265,12 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, source: SourceFile, columns: 
     con.execute("CREATE TEMP TABLE __unreadable (source_row BIGINT, reason VARCHAR, raw_record VARCHAR)")
     con.execute(
         f"""CREATE TEMP TABLE __rows AS
-        SELECT file_row_number + 1 AS source_row, {_record_json(columns)} AS raw_record,
+        SELECT file_row_number + 1 AS source_row, {record_json(columns)} AS raw_record,
             NULL::VARCHAR AS early_reason, *
         FROM read_parquet({quote(str(source.path))}, file_row_number=true)"""
     )
-    typed = _typed_fields(columns)
-    return Staged(_raw_columns(columns, typed), typed, _nested_kinds(columns))
+    typed = typed_fields(columns)
+    return Staged(raw_columns(columns, typed), typed, nested_kinds(columns))
 
 
 # -- helpers -------------------------------------------------------------------------
@@ -381,59 +365,6 @@ def _csv_reader(source: SourceFile, layout: Layout, store_rejects: bool = False)
     )
 
 
-def _typed_fields(columns: Columns) -> frozenset[str]:
-    """Fields whose Parquet column already has a type that needs no parsing from text."""
-    typed = set()
-    for name, (_, type_) in columns.items():
-        kind = BY_NAME[name].kind
-        base = type_.split("(")[0]
-        if (
-            (kind in ("text", "enum") and type_ == "VARCHAR")
-            or (kind == "int" and base in INT_TYPES)
-            or (kind == "float" and (base in FLOAT_TYPES or base == "DECIMAL"))
-            or (kind == "bool" and type_ == "BOOLEAN")
-            or (kind == "timestamp" and type_ in TIMESTAMP_TYPES)
-        ):
-            typed.add(name)
-    return frozenset(typed)
-
-
-def _nested_kinds(columns: Columns) -> dict[str, str]:
-    """fields.validate_sql's `kinds` for the Parquet columns that hold a struct, list or map."""
-    return {
-        name: f"CASE WHEN {_ident(column)} IS NOT NULL THEN {quote(_nested(type_))} END"
-        for name, (column, type_) in columns.items()
-        if _nested(type_)
-    }
-
-
-def _nested(type_: str) -> str:
-    """STRUCT, LIST, MAP or UNION for a nested DuckDB type, else ''."""
-    if type_.endswith("]"):
-        return "LIST"
-    base = type_.split("(")[0].strip()
-    return base if base in ("STRUCT", "MAP", "UNION") else ""
-
-
-def _raw_columns(columns: Columns, typed: frozenset[str]) -> dict[str, str]:
-    raw = {}
-    for name, (column, _) in columns.items():
-        ident = _ident(column)
-        raw[name] = ident if name in typed else f"CAST({ident} AS VARCHAR)"
-    return raw
-
-
-def _record_json(columns: Columns) -> str:
-    """SQL: a record as JSON text, from the canonical columns only (never prompt text)."""
-    if not columns:
-        return "'{}'"
-    pairs = ", ".join(
-        f"{quote(column)}: " + (quote(f"[{_nested(type_).lower()} withheld]") if _nested(type_) else _ident(column))
-        for column, type_ in columns.values()
-    )
-    return f"to_json({{{pairs}}})::VARCHAR"
-
-
 def _reader_struct(ts_type: str = "VARCHAR") -> str:
     """read_json's `columns`: every field as text, optionally ts in another type."""
     return "{" + ", ".join(f"{quote(f.name)}: {quote(ts_type if f.name == 'ts' else 'VARCHAR')}" for f in FIELDS) + "}"
@@ -446,7 +377,3 @@ def _json_structure() -> str:
 
 def _compression(source: SourceFile) -> str:
     return quote(source.compression or "none")
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
