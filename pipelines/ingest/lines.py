@@ -70,20 +70,22 @@ def header_line(source: SourceFile) -> str:
     Read here rather than by DuckDB, whose line reader fails on an over-long line anywhere
     in its first buffer: the header is all `inspect` needs.
     """
-    held = b""
+    held = bytearray()
     with _read_errors(source), open_bytes(source) as data:
         while True:
             block = data.read(1 << 16)
-            *complete, held = re.split(rb"\r\n|\r|\n", held + block)
-            if not block:
-                complete.append(held)
-            for line in complete:
+            if block and b"\n" not in block and b"\r" not in block:
+                held += block
+                if len(held) > MAX_LINE_BYTES:
+                    raise UserError(f"{source.path}: the first line is over the {MAX_LINE_BYTES}-byte limit")
+                continue
+            *complete, rest = re.split(rb"\r\n|\r|\n", bytes(held + block))
+            for line in complete if block else [*complete, rest]:
                 if line.strip():
                     return line.decode("utf-8")
             if not block:
                 return ""
-            if len(held) > MAX_LINE_BYTES:
-                raise UserError(f"{source.path}: the first line is over the {MAX_LINE_BYTES}-byte limit")
+            held = bytearray(rest)
 
 
 @contextlib.contextmanager
