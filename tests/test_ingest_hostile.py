@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from pipelines.ingest import sources
 from pipelines.ingest.logs import run_ingest_logs
@@ -30,17 +31,71 @@ def counts(result) -> tuple[int, int, int, int]:
     return result.rows_read, result.rows_loaded, result.rows_rejected, result.rows_duplicate
 
 
-def test_a_line_over_the_size_limit_fails_its_file_naming_the_limit(tmp_path, db):
+LIMIT = 16 << 20  # MAX_LINE_BYTES
+
+
+def line_of(size: int, call_id: str) -> str:
+    """A valid JSON line of exactly `size` bytes, padded in a field no rule reads."""
+    bare = json.dumps(call(call_id, "a", TS, note=""))
+    return json.dumps(call(call_id, "a", TS, note="x" * (size - len(bare))))
+
+
+def test_a_line_over_the_size_limit_is_one_reject_naming_its_length(tmp_path, db):
     # 10,001 good lines (past the reader's sample), one bad, one of 40 MiB, one good line:
-    # DuckDB's line reader drops such a line silently; the file must fail instead, alone.
+    # DuckDB's line reader drops such a line silently; it must be one reject, storing none of it.
     lines = [json.dumps(call(f"c{i}", "a", TS)) for i in range(10_001)]
     lines.append(json.dumps(call("bad", "a", TS, output_tokens=-1)))
-    lines.append(json.dumps(call("huge", "a", TS, note="x" * (40 << 20))))
+    lines.append(line_of(40 << 20, "huge"))
     lines.append(json.dumps(call("last", "a", TS)))
-    good = write_jsonl(tmp_path / "good.jsonl", [call("g1", "a", TS)])
-    [result, other], _ = run_ingest_logs(db, [str(write_jsonl(tmp_path / "long.jsonl", lines)), str(good)])
-    assert result.status == "failed" and "longer than the 16777216-byte limit" in result.error
-    assert (other.status, rows(db, "SELECT call_id FROM raw.calls")) == ("loaded", [("g1",)])
+    [result], _ = run_ingest_logs(db, [str(write_jsonl(tmp_path / "long.jsonl", lines))])
+    # 10,004 lines = 10,002 loaded (c0..c10000, last) + 2 rejected (bad at 10,002, huge at 10,003)
+    assert (result.status, counts(result)) == ("loaded with rejects", (10_004, 10_002, 2, 0))
+    assert rows(db, "SELECT source_row, reason, raw_record FROM raw.rejects WHERE source_row = 10003") == [
+        (10_003, "line is 41943040 bytes, over the 16777216-byte limit", None)
+    ]
+
+
+def test_the_size_limit_is_one_rule_on_both_paths(tmp_path, db):
+    # A clean file takes the direct path, which used to load a 17 MiB line; the checked path
+    # rejects it. A line of exactly the limit loads on both; one byte more is rejected on both.
+    clean = write_jsonl(tmp_path / "a_clean.jsonl", [line_of(LIMIT, "at"), line_of(LIMIT + 1, "over1")])
+    first = write_jsonl(
+        tmp_path / "b_first.jsonl", [line_of(17 << 20, "over17"), line_of(LIMIT, "at2"), call("bad", "a", "x")]
+    )
+    results, _ = run_ingest_logs(db, [str(clean), str(first)])
+    # a_clean: 2 lines = 1 loaded + 1 rejected; b_first: 3 lines = 1 loaded + 2 rejected
+    assert [counts(r) for r in results] == [(2, 1, 1, 0), (3, 1, 2, 0)]
+    assert rows(db, "SELECT call_id FROM raw.calls ORDER BY call_id") == [("at",), ("at2",)]
+    assert rows(db, "SELECT source_row, reason FROM raw.rejects WHERE reason LIKE 'line is%' ORDER BY reason") == [
+        (2, "line is 16777217 bytes, over the 16777216-byte limit"),
+        (1, "line is 17825792 bytes, over the 16777216-byte limit"),
+    ]
+
+
+def test_a_csv_line_over_the_size_limit_is_one_reject_and_inside_quotes_fails_its_file(tmp_path, db):
+    header = f"call_id,action_id,ts,route,provider,model,note\nk1,a,{TS},r,acme,m,x\n"
+    # read_csv drops a last line longer than its buffer (32 MiB) without a word
+    last = f"k2,a,{TS},r,acme,m,"
+    long_last = tmp_path / "a_last.csv"
+    long_last.write_text(header + last + "x" * ((33 << 20) - len(last)) + "\n")
+    quoted = tmp_path / "b_quoted.csv"
+    quoted.write_text(header + f'k3,a,{TS},"r\n' + "x" * (LIMIT + 1) + '\n",acme,m,x\n')
+    a, b = run_ingest_logs(db, [str(long_last), str(quoted)])[0]
+    # a_last: 2 rows = 1 loaded (k1) + 1 rejected (line 3); b_quoted fails alone, naming line 4
+    assert counts(a) == (2, 1, 1, 0)
+    assert rows(db, "SELECT source_row, reason, raw_record FROM raw.rejects") == [
+        (3, "line is 34603008 bytes, over the 16777216-byte limit", None)
+    ]
+    assert b.status == "failed" and "line 4 is over the 16777216-byte limit inside a quoted value" in b.error
+
+
+def test_valid_json_holding_the_text_of_a_control_escape_loads_on_the_checked_path(tmp_path, db):
+    # The checked path's line reader split lines at the four characters \x01, which valid JSON
+    # holds after an escaped backslash; the direct path loaded such a line, the checked one refused it.
+    path = write_jsonl(tmp_path / "esc.jsonl", [call("e1", "a", TS, route="C:\\x01"), call("bad", "a", "x")])
+    [result], _ = run_ingest_logs(db, [str(path)])
+    assert counts(result) == (2, 1, 1, 0)
+    assert rows(db, "SELECT route FROM raw.calls") == [("C:\\x01",)]
 
 
 def test_a_file_appended_to_while_loading_is_read_again(tmp_path, db, monkeypatch):
@@ -101,7 +156,7 @@ def test_one_files_trouble_is_that_files_alone(tmp_path, db):
     ]
     assert "e_broken.jsonl.gz: cannot read as jsonl.gz" in results[4].error
     assert rows(db, "SELECT source_row, reason FROM raw.rejects ORDER BY source_path") == [
-        (1, "not valid JSON"),
+        (1, "not valid JSON: a raw control character (\\x01 or a lone CR) in the line"),
         (3, "output_tokens: must be >= 0, got -1"),
         (2, "output_tokens: must be >= 0, got -1"),
     ]
@@ -237,4 +292,61 @@ def test_values_at_the_edges_follow_one_rule_in_every_format(tmp_path, db):
     assert rows(db, "SELECT call_id, input_tokens, output_tokens FROM raw.calls WHERE call_id IN ('max', 'exp')") == [
         ("max", 10_000_000_000, 100),
         ("exp", 1000, 1000),
+    ]
+
+
+def zstd(path: Path, data: bytes) -> Path:
+    with pa.CompressedOutputStream(str(path), "zstd") as out:
+        out.write(data)
+    return path
+
+
+def test_zstd_files_get_the_same_line_endings_and_line_checks(tmp_path, db):
+    good, bad = json.dumps(call("z1", "a", TS)).encode(), json.dumps(call("z3", "a", TS, output_tokens=-1)).encode()
+    cr = b'{"call_id": "z2", "action_id": "a", "ts": "' + TS.encode() + b'", "route": "x\ry"}'
+    jsonl = zstd(tmp_path / "a.jsonl.zst", b"\r\n".join([good, cr, bad, json.dumps(call("z4", "a", TS)).encode()]))
+    header = b"call_id,action_id,ts,route,provider,model,output_tokens"
+    csv = zstd(
+        tmp_path / "b.csv.zst",
+        header + b"\r\nk1,a," + TS.encode() + b',"x\ry",acme,m,1\r\nk2,a,' + TS.encode() + b",r,acme,m,-1\r\n",
+    )
+    results, _ = run_ingest_logs(db, [str(jsonl), str(csv)])
+    # a.jsonl.zst: 4 lines = 2 loaded (z1, z4) + 2 rejected; b.csv.zst: 2 rows = 1 loaded + 1 rejected
+    assert [counts(r) for r in results] == [(4, 2, 2, 0), (2, 1, 1, 0)]
+    assert rows(db, "SELECT call_id, route FROM raw.calls WHERE call_id = 'k1'") == [("k1", "x\ry")]
+    assert rows(db, "SELECT source_row, reason FROM raw.rejects ORDER BY source_path, source_row") == [
+        (2, "not valid JSON: a raw control character (\\x01 or a lone CR) in the line"),
+        (3, "output_tokens: must be >= 0, got -1"),
+        (3, "output_tokens: must be >= 0, got -1"),
+    ]
+
+
+def test_a_lone_cr_in_a_csv_is_data_when_quoted_and_a_line_end_when_not(tmp_path, db):
+    header = "call_id,action_id,ts,route,provider,model,output_tokens"
+    path = tmp_path / "cr.csv"
+    path.write_bytes(f'{header}\r\nk1,a,{TS},"x\ry",acme,m,1\rk2,a,{TS},r,acme,m,2\nk3,a,{TS},r,acme,m,-1\r\n'.encode())
+    [result], _ = run_ingest_logs(db, [str(path)])
+    # lines: header 1, k1 2, k2 3 (after the unquoted CR), k3 4; 3 rows = 2 loaded + 1 rejected
+    assert counts(result) == (3, 2, 1, 0)
+    assert rows(db, "SELECT call_id, route FROM raw.calls ORDER BY call_id") == [("k1", "x\ry"), ("k2", "r")]
+    assert rows(db, "SELECT source_row, reason FROM raw.rejects") == [(4, "output_tokens: must be >= 0, got -1")]
+
+
+def test_csv_rows_the_reader_cannot_split_keep_their_line_after_quoted_newlines(tmp_path, db):
+    header = "call_id,action_id,ts,route,provider,model,output_tokens"
+    path = tmp_path / "quoted.csv"
+    path.write_text(
+        f"{header}\n"
+        f'q1,a,{TS},"two\nlines",acme,m,1\n'  # lines 2-3
+        f"q2,a,{TS},r,acme,m,1,extra\n"  # line 4: one column too many
+        f'q3,a,{TS},"a\nb",acme,m,1,extra\n'  # lines 5-6: the same, across two lines
+        f"q4,a,{TS},r,acme,m,-1\n"  # line 7: a bad value
+        f"q5,a,{TS},r,acme,m,1\n"  # line 8
+    )
+    [result], _ = run_ingest_logs(db, [str(path)])
+    assert counts(result) == (5, 2, 3, 0)
+    assert rows(db, "SELECT source_row, reason FROM raw.rejects ORDER BY source_row") == [
+        (4, "more columns than the 7 of the header"),
+        (5, "more columns than the 7 of the header"),
+        (7, "output_tokens: must be >= 0, got -1"),
     ]

@@ -26,7 +26,7 @@ from rich.progress import Progress
 
 from pipelines.console import PROGRESS_MIN_BYTES, statement_progress
 from pipelines.errors import UserError, first_line
-from pipelines.ingest import readers
+from pipelines.ingest import readers, redact
 from pipelines.ingest.fields import FIELD_NAMES, REQUIRED, validate_sql
 from pipelines.ingest.sources import Sha256, SourceFile, expand
 from pipelines.warehouse import Warehouse
@@ -219,6 +219,8 @@ def _load_direct(
     field_list = ", ".join(FIELD_NAMES)
     con.execute("SET preserve_insertion_order = false")
     try:
+        if limit_check := readers.line_limit_check(source):
+            con.execute(limit_check)
         con.execute(
             f"INSERT INTO raw.calls SELECT {field_list}, {load_id} FROM ({checked}) "
             "WHERE reject_reason IS NULL OR error(reject_reason)"
@@ -255,7 +257,7 @@ def _load_checked(
 ) -> tuple[int, int, int, int]:
     """Stage the file with numbered rows; load the good ones, quarantine the rest, count duplicates."""
     path = str(source.path)
-    stored = readers.redacted("raw_record", source)
+    stored = redact.redacted("raw_record", source)
     unit = "row" if source.format == "parquet" else "line"
     # Numbered rows need DuckDB to keep the file's order while staging it.
     con.execute("SET preserve_insertion_order = true")

@@ -8,50 +8,30 @@ every rejected row can be reported with its line (or row) number and its text:
   record; `early_reason` is set when the record is not even an object (JSONL).
 - `__unreadable(source_row, reason, raw_record)`: lines the reader itself refused
   (invalid UTF-8, a line over the size limit, a broken CSV row).
+
+A line is over the limit when it holds more than MAX_LINE_BYTES bytes, its line ending not
+counted, on either path.
 """
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import gzip
-import os
-import tempfile
-from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import BinaryIO
+from dataclasses import dataclass, field
 
 import duckdb
 
 from pipelines.errors import UserError, first_line
 from pipelines.ingest.fields import BY_NAME, FIELD_NAMES, FIELDS, quote
+from pipelines.ingest.file_columns import Columns, ident, nested_kinds, raw_columns, record_json, typed_fields
+from pipelines.ingest.lines import MAX_LINE_BYTES, header_line, readable
+from pipelines.ingest.redact import json_path
 from pipelines.ingest.sources import SourceFile
 
-MAX_LINE_BYTES = 16 << 20
-MAX_RAW_RECORD_CHARS = 65_536
-CHUNK_BYTES = 1 << 22
+# The line reader's delimiter: a raw control character, which valid JSON never holds, so a
+# line holding one has two columns and is refused. (Not '\x01' in SQL: DuckDB reads no
+# escapes, and the four characters occur in valid JSON after an escaped backslash.)
+LINE_DELIMITER = "\x01"
 SAMPLE_LINES = 10_000  # JSON lines whose keys decide whether a file is a routing log
-# A JSON string, number, true, false or null, for the regular expressions of `redacted`.
-JSON_SCALAR = r'"([^"\\]|\\.)*"|-?[0-9][0-9.eE+-]*|true|false|null'
-CSV_WITHHELD = "[withheld: the line could not be split into columns]"
-
-INT_TYPES = {
-    "TINYINT",
-    "SMALLINT",
-    "INTEGER",
-    "BIGINT",
-    "UTINYINT",
-    "USMALLINT",
-    "UINTEGER",
-    "UBIGINT",
-    "HUGEINT",
-}
-FLOAT_TYPES = INT_TYPES | {"FLOAT", "DOUBLE"}
-TIMESTAMP_TYPES = {"TIMESTAMP WITH TIME ZONE", "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS"}
-
-# canonical field -> (the file's column name, its DuckDB type)
-Columns = dict[str, tuple[str, str]]
 
 CSV_DELIMITERS = (",", "\t", ";", "|")
 
@@ -79,7 +59,7 @@ def inspect(con: duckdb.DuckDBPyConnection, source: SourceFile) -> Layout:
     delimiter = ","
     try:
         if source.format == "csv":
-            header, delimiter = _csv_header(con, source)
+            header, delimiter = _csv_header(source)
             described = [(name, "VARCHAR") for name in header]
         else:
             described = [tuple(row[:2]) for row in con.execute(_describe_sql(source)).fetchall()]
@@ -95,16 +75,13 @@ def inspect(con: duckdb.DuckDBPyConnection, source: SourceFile) -> Layout:
     return Layout(columns, tuple(name for name, _ in described), header, delimiter)
 
 
-def _csv_header(con: duckdb.DuckDBPyConnection, source: SourceFile) -> tuple[tuple[str, ...], str]:
+def _csv_header(source: SourceFile) -> tuple[tuple[str, ...], str]:
     """The header of a CSV file and its delimiter, read from the first line.
 
     Named explicitly, these spare DuckDB's dialect sniffer, which gives up on a file
     whose sample holds a malformed row; here such a row is a reject like any other.
     """
-    # Not strict: a file mixing LF and CRLF endings still has a first line.
-    reader = _line_reader(source).removesuffix(")") + ", strict_mode=false)"
-    first = con.execute(f"SELECT line FROM {reader} WHERE line IS NOT NULL LIMIT 1").fetchone()
-    line = (first[0] if first else "").lstrip("\ufeff")
+    line = header_line(source).lstrip("\ufeff")
     delimiter = max(CSV_DELIMITERS, key=line.count)
     header = next(csv.reader([line], delimiter=delimiter), [])
     if len(set(header)) != len(header):
@@ -114,15 +91,15 @@ def _csv_header(con: duckdb.DuckDBPyConnection, source: SourceFile) -> tuple[tup
 
 def _describe_sql(source: SourceFile) -> str:
     """SQL returning (name, type) rows: a Parquet schema, or the keys of a sample of JSON lines."""
-    path = quote(str(source.path))
     if source.format == "jsonl":
+        # Not read_json_objects: a line over its buffer among the sample would fail the file.
         return (
             "SELECT DISTINCT unnest(json_keys(json)) AS name, 'VARCHAR' AS type FROM ("
-            f"SELECT json FROM read_json_objects({path}, format='newline_delimited', ignore_errors=true, "
-            f"compression={_compression(source)}, maximum_object_size={MAX_LINE_BYTES}) "
-            f"LIMIT {SAMPLE_LINES}) WHERE json_type(json) = 'OBJECT' ORDER BY name"
+            "SELECT json FROM (SELECT TRY_CAST(line AS JSON) AS json "
+            f"FROM {_line_reader(source, ', strict_mode=false, ignore_errors=true')}) "
+            f"WHERE json IS NOT NULL LIMIT {SAMPLE_LINES}) WHERE json_type(json) = 'OBJECT' ORDER BY name"
         )
-    return f"DESCRIBE SELECT * FROM read_parquet({path})"
+    return f"DESCRIBE SELECT * FROM read_parquet({quote(str(source.path))})"
 
 
 def direct(source: SourceFile, layout: Layout) -> tuple[str, Staged]:
@@ -143,10 +120,26 @@ def direct(source: SourceFile, layout: Layout) -> tuple[str, Staged]:
         }
         return relation, Staged({name: name for name in FIELD_NAMES}, frozenset(), suspect)
     if source.format == "csv":
-        return f"SELECT * FROM {_csv_reader(source, layout)}", Staged(_raw_columns(columns, frozenset()), frozenset())
-    typed = _typed_fields(columns)
+        return f"SELECT * FROM {_csv_reader(source, layout)}", Staged(raw_columns(columns, frozenset()), frozenset())
+    typed = typed_fields(columns)
     relation = f"SELECT * FROM read_parquet({quote(str(source.path))})"
-    return relation, Staged(_raw_columns(columns, typed), typed, _nested_kinds(columns))
+    return relation, Staged(raw_columns(columns, typed), typed, nested_kinds(columns))
+
+
+def line_limit_check(source: SourceFile) -> str | None:
+    """SQL for the direct path that fails when a line is over the limit; None for Parquet.
+
+    The readers' own limits are not one rule: read_json loads lines of up to twice its
+    maximum_object_size and fails on longer ones, and read_csv drops a last line longer than
+    its buffer without a word. DuckDB's line reader, its buffer past both, measures each line.
+    """
+    if source.format == "parquet":
+        return None
+    reader = _line_reader(source, ", strict_mode=false", max_line_size=4 * MAX_LINE_BYTES)
+    return (
+        f"SELECT CASE WHEN max(strlen(line)) > {MAX_LINE_BYTES} THEN error('a line is over the limit') END "
+        f"FROM {reader}"
+    )
 
 
 def stage(con: duckdb.DuckDBPyConnection, source: SourceFile, layout: Layout) -> Staged:
@@ -158,55 +151,6 @@ def stage(con: duckdb.DuckDBPyConnection, source: SourceFile, layout: Layout) ->
     return _stage_parquet(con, source, layout.columns)
 
 
-def redacted(raw_record: str, source: SourceFile) -> str:
-    """SQL: a rejected record's text as stored, keeping only what the contract knows.
-
-    Prompts and responses hide under any key, at any depth and in any case, so nothing
-    but the canonical fields is kept:
-    - A JSON object: stored as read when it holds canonical fields with plain values
-      only; else rebuilt from them, a nested value replaced by a note.
-    - Any other line (not JSON, not an object, unreadable): its leading canonical
-      `"field": value` pairs, cut at the first anything else, and its length.
-    - A CSV or Parquet row: rebuilt from the canonical columns when staged; a CSV line the
-      reader could not split is withheld.
-    """
-    if source.format != "jsonl":
-        return f"CASE WHEN starts_with({raw_record}, '{{') THEN {raw_record} ELSE {quote(CSV_WITHHELD)} END"
-    as_json = f"TRY_CAST({raw_record} AS JSON)"  # TRY_: JSON functions may run on every row
-    names = "[" + ", ".join(quote(name) for name in FIELD_NAMES) + "]"
-    paths = "[" + ", ".join(quote(_json_path(name)) for name in FIELD_NAMES) + "]"
-    plain = (
-        f"list_has_all({names}, json_keys({as_json})) "
-        f"AND len(json_keys({as_json})) = len(list_distinct(json_keys({as_json}))) "
-        f"AND NOT list_has_any(json_type({as_json}, {paths}), ['OBJECT', 'ARRAY'])"
-    )
-    values = ", ".join(
-        f"{quote(name)}, CASE WHEN json_type({as_json}, {quote(_json_path(name))}) IN ('OBJECT', 'ARRAY') "
-        f"THEN to_json('[' || lower(json_type({as_json}, {quote(_json_path(name))})) || ' withheld]') "
-        f"ELSE json_extract({as_json}, {quote(_json_path(name))}) END"
-        for name in FIELD_NAMES
-    )
-    # json_merge_patch drops the NULLs: the fields the record does not have.
-    rebuilt = f"json_merge_patch('{{}}', json_object({values}))::VARCHAR"
-    pairs = quote(r"^[{](\s*\"(" + "|".join(FIELD_NAMES) + r")\"\s*:\s*(" + JSON_SCALAR + r")\s*,)*")
-    prefix = (
-        f"concat_ws(' ', nullif(regexp_extract({raw_record}, {pairs}), ''), '…[cut: ' || length({raw_record}) "
-        "|| ' characters in all; only leading canonical fields kept]')"
-    )
-    text = (
-        f"CASE WHEN json_type({as_json}) = 'OBJECT' AND {plain} THEN {raw_record} "
-        f"WHEN json_type({as_json}) = 'OBJECT' THEN {rebuilt} ELSE {prefix} END"
-    )
-    return (
-        f"CASE WHEN length({text}) > {MAX_RAW_RECORD_CHARS} "
-        f"THEN left({text}, {MAX_RAW_RECORD_CHARS}) || ' …[truncated]' ELSE {text} END"
-    )
-
-
-def _json_path(name: str) -> str:
-    return f'$."{name}"'
-
-
 # -- JSON lines --------------------------------------------------------------------
 
 
@@ -214,28 +158,24 @@ def _stage_jsonl(con: duckdb.DuckDBPyConnection, source: SourceFile) -> Staged:
     # Each physical line is one row of a one-column "CSV" whose delimiter cannot occur
     # in valid JSON, so the reader keeps blank and broken lines in place (their rowid
     # is their position) and sets aside only the lines it cannot decode.
-    with _lf_line_endings(source) as readable:
-        con.execute(f"CREATE TEMP TABLE __lines AS SELECT line FROM {_line_reader(readable, store_rejects=True)}")
-        expected = _count_lines(readable) if readable.compression != "zstd" else 0
-    # DuckDB's line reader drops a line far over its limit without a word: rather than
-    # lose it, the file fails alone, naming the limit.
+    with readable(source, placeholder=b"over the" + LINE_DELIMITER.encode() + b"limit") as text:
+        con.execute(f"CREATE TEMP TABLE __lines AS SELECT line FROM {_line_reader(text.source, store_rejects=True)}")
+    # The copy holds no line over the limit, so none is dropped unread; were one ever
+    # dropped, the file fails rather than lose it.
     read = con.execute("SELECT (SELECT count(*) FROM __lines) + (SELECT count(DISTINCT line) FROM __reject_errors)")
-    if readable.compression != "zstd" and read.fetchone()[0] != expected:
-        raise UserError(
-            f"{source.path}: a line is longer than the {MAX_LINE_BYTES}-byte limit and cannot be read; "
-            "split or drop it and load the file again"
-        )
+    if (read := read.fetchone()[0]) != text.lines:
+        raise UserError(f"{source.path}: the reader returned {read} of its {text.lines} lines; the file is not loaded")
     _stage_unreadable(
         con,
         {
             "INVALID ENCODING": "line is not valid UTF-8 (invalid bytes shown as ?)",
-            "LINE SIZE OVER MAXIMUM": f"line is longer than {MAX_LINE_BYTES} bytes",
             "TOO MANY COLUMNS": "not valid JSON: a raw control character (\\x01 or a lone CR) in the line",
         },
     )
     position = _position(con, "__lines")
     line_number = _line_number(con, "kept_position", header_lines=0)
-    paths = "[" + ", ".join(quote(_json_path(name)) for name in FIELD_NAMES) + "]"
+    _reject_over_limit(con, source, text.over_limit)
+    paths = "[" + ", ".join(quote(json_path(name)) for name in FIELD_NAMES) + "]"
     con.execute(
         f"""CREATE TEMP TABLE __rows AS
         SELECT source_row, line AS raw_record,
@@ -262,84 +202,60 @@ def _stage_jsonl(con: duckdb.DuckDBPyConnection, source: SourceFile) -> Staged:
     )
 
 
-@contextlib.contextmanager
-def _lf_line_endings(source: SourceFile) -> Iterator[SourceFile]:
-    """The file itself, or a temporary copy with CRLF line endings made LF.
-
-    DuckDB's readers stop at a file that mixes LF and CRLF endings, and split a line at a
-    lone CR. The copy reads the same lines under the same numbers: CRLF becomes LF, and in
-    JSON lines a lone CR (never valid inside a JSON string) becomes \\x01, which the line
-    reader refuses as that line's own fault.
-    """
-    if source.compression not in (None, "gzip") or not _has_carriage_return(source):
-        yield source
-        return
-    lone_cr = b"\x01" if source.format == "jsonl" else b"\r"
-    handle, name = tempfile.mkstemp(prefix="routeledger-", suffix="." + source.format)
-    try:
-        with os.fdopen(handle, "wb") as out, _open_bytes(source) as data:
-            held = b""
-            while block := data.read(CHUNK_BYTES):
-                block = held + block
-                held = b"\r" if block.endswith(b"\r") else b""
-                out.write(block[: len(block) - len(held)].replace(b"\r\n", b"\n").replace(b"\r", lone_cr))
-            out.write(held.replace(b"\r", lone_cr))
-        yield replace(source, path=Path(name), compression=None)
-    finally:
-        os.unlink(name)
-
-
-def _count_lines(source: SourceFile) -> int:
-    """Physical lines, a last line without its newline included."""
-    lines, last = 0, b"\n"
-    with _open_bytes(source) as data:
-        while block := data.read(CHUNK_BYTES):
-            lines += block.count(b"\n")
-            last = block[-1:]
-    return lines + (last != b"\n")
-
-
-def _has_carriage_return(source: SourceFile) -> bool:
-    with _open_bytes(source) as data:
-        while block := data.read(CHUNK_BYTES):
-            if b"\r" in block:
-                return True
-    return False
-
-
-def _open_bytes(source: SourceFile) -> BinaryIO:
-    return gzip.open(source.path, "rb") if source.compression == "gzip" else open(source.path, "rb")
-
-
 # -- CSV -----------------------------------------------------------------------------
 
 
 def _stage_csv(con: duckdb.DuckDBPyConnection, source: SourceFile, layout: Layout) -> Staged:
     columns = layout.columns
-    with _lf_line_endings(source) as readable:
-        con.execute(f"CREATE TEMP TABLE __file AS SELECT * FROM {_csv_reader(readable, layout, store_rejects=True)}")
+    # The placeholder of an over-long line: one column more than the header, a row the reader
+    # refuses (not empty ones: a line of delimiters alone reads as a row of NULLs).
+    placeholder = layout.delimiter.encode().join([b"-"] * (len(layout.header) + 1))
+    with readable(source, placeholder=placeholder) as text:
+        reader = _csv_reader(text.source, layout, store_rejects=True)
+        con.execute(f"CREATE TEMP TABLE __file AS SELECT * FROM {reader}")
     _stage_unreadable(
         con,
         {
             "INVALID ENCODING": "line is not valid UTF-8 (invalid bytes shown as ?)",
             "TOO MANY COLUMNS": f"more columns than the {len(layout.header)} of the header",
             "MISSING COLUMNS": f"fewer columns than the {len(layout.header)} of the header",
+            "LINE SIZE OVER MAXIMUM": f"the row is over the {MAX_LINE_BYTES}-byte limit",
         },
     )
     position = _position(con, "__file")
-    line_number = _line_number(con, "kept_position", header_lines=1)
-    # A quoted value may span lines: each newline in the rows before moves a row's line down.
+    row_number = _line_number(con, "kept_position", header_lines=1)
+    # The reader numbers rows; a quoted value may span lines, and each newline inside a row,
+    # kept or refused, moves the rows after it down a line.
     newlines = " + ".join(
-        f"coalesce(length({_ident(name)}) - length(replace({_ident(name)}, chr(10), '')), 0)" for name in layout.header
+        f"coalesce(length({ident(name)}) - length(replace({ident(name)}, chr(10), '')), 0)" for name in layout.header
+    )
+    refused = "rtrim(raw_record, chr(10))"
+    con.execute(
+        f"""CREATE TEMP TABLE __kept AS
+        SELECT {position} AS kept_position, {newlines or "0"} AS newlines, * FROM __file"""
     )
     con.execute(
-        f"""CREATE TEMP TABLE __rows AS
-        SELECT {line_number} + coalesce(sum(newlines) OVER (
-                ORDER BY kept_position ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS source_row,
-            {_record_json(columns)} AS raw_record, NULL::VARCHAR AS early_reason, * EXCLUDE (kept_position, newlines)
-        FROM (SELECT {position} AS kept_position, {newlines or "0"} AS newlines, * FROM __file)"""
+        f"""CREATE TEMP TABLE __numbered AS
+        SELECT kept_position, row_number, row_number + coalesce(sum(newlines) OVER (
+                ORDER BY row_number ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS source_row
+        FROM (
+            SELECT kept_position, {row_number} AS row_number, newlines FROM __kept
+            UNION ALL
+            SELECT NULL, source_row, length({refused}) - length(replace({refused}, chr(10), '')) FROM __unreadable
+        )"""
     )
-    return Staged(_raw_columns(columns, frozenset()), frozenset())
+    con.execute(
+        """UPDATE __unreadable u SET source_row = n.source_row FROM __numbered n
+        WHERE n.kept_position IS NULL AND n.row_number = u.source_row"""
+    )
+    _reject_over_limit(con, source, text.over_limit)
+    con.execute(
+        f"""CREATE TEMP TABLE __rows AS
+        SELECT n.source_row, {record_json(columns)} AS raw_record, NULL::VARCHAR AS early_reason,
+            k.* EXCLUDE (kept_position, newlines)
+        FROM __kept k JOIN __numbered n USING (kept_position)"""
+    )
+    return Staged(raw_columns(columns, frozenset()), frozenset())
 
 
 # -- Parquet -------------------------------------------------------------------------
@@ -349,12 +265,12 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, source: SourceFile, columns: 
     con.execute("CREATE TEMP TABLE __unreadable (source_row BIGINT, reason VARCHAR, raw_record VARCHAR)")
     con.execute(
         f"""CREATE TEMP TABLE __rows AS
-        SELECT file_row_number + 1 AS source_row, {_record_json(columns)} AS raw_record,
+        SELECT file_row_number + 1 AS source_row, {record_json(columns)} AS raw_record,
             NULL::VARCHAR AS early_reason, *
         FROM read_parquet({quote(str(source.path))}, file_row_number=true)"""
     )
-    typed = _typed_fields(columns)
-    return Staged(_raw_columns(columns, typed), typed, _nested_kinds(columns))
+    typed = typed_fields(columns)
+    return Staged(raw_columns(columns, typed), typed, nested_kinds(columns))
 
 
 # -- helpers -------------------------------------------------------------------------
@@ -398,23 +314,44 @@ def _line_number(con: duckdb.DuckDBPyConnection, position: str, header_lines: in
     return f"{position} + {header_lines} + (SELECT count(*) FROM __shift WHERE kept_before < {position})"
 
 
+def _reject_over_limit(con: duckdb.DuckDBPyConnection, source: SourceFile, over_limit: dict[int, int]) -> None:
+    """Give the placeholders of over-long lines their reason; none of such a line's text is kept."""
+    if not over_limit:
+        return
+    values = ", ".join(f"({line}, {length})" for line, length in over_limit.items())
+    marked = con.execute(
+        f"""UPDATE __unreadable u SET raw_record = NULL,
+            reason = 'line is ' || v.length || ' bytes, over the {MAX_LINE_BYTES}-byte limit'
+        FROM (VALUES {values}) v(line, length) WHERE u.source_row = v.line"""
+    )
+    if marked.fetchone()[0] != len(over_limit):
+        # A placeholder inside a quoted CSV value is read as text: the file fails rather than load it.
+        line = min(over_limit)
+        raise UserError(
+            f"{source.path}: line {line} is over the {MAX_LINE_BYTES}-byte limit inside a quoted value; "
+            "split or drop it and load the file again"
+        )
+
+
 def _rejects_options(store_rejects: bool) -> str:
     if not store_rejects:
         return ""
     return ", store_rejects=true, rejects_table='__reject_errors', rejects_scan='__reject_scans'"
 
 
-def _line_reader(source: SourceFile, store_rejects: bool = False) -> str:
-    """A reader yielding each physical line as one text column `line`.
+def _line_reader(
+    source: SourceFile, options: str = "", store_rejects: bool = False, max_line_size: int = MAX_LINE_BYTES + 1
+) -> str:
+    """A reader yielding each physical line as one text column `line` (max_line_size counts its newline).
 
     A one-column "CSV" whose delimiter cannot occur in valid JSON: blank and broken
     lines keep their place, and only lines that cannot be decoded are set aside.
     """
     return (
         f"read_csv({quote(str(source.path))}, columns={{'line': 'VARCHAR'}}, header=false, "
-        "delim='\\x01', quote='', escape='', auto_detect=false, "
-        f"compression={_compression(source)}, max_line_size={MAX_LINE_BYTES}, "
-        f"buffer_size={2 * MAX_LINE_BYTES}{_rejects_options(store_rejects)})"
+        f"delim=chr({ord(LINE_DELIMITER)}), quote='', escape='', auto_detect=false, "
+        f"compression={_compression(source)}, max_line_size={max_line_size}, "
+        f"buffer_size={max(max_line_size, 2 * MAX_LINE_BYTES)}{options}{_rejects_options(store_rejects)})"
     )
 
 
@@ -423,62 +360,9 @@ def _csv_reader(source: SourceFile, layout: Layout, store_rejects: bool = False)
     return (
         f"read_csv({quote(str(source.path))}, columns={columns}, header=true, auto_detect=false, "
         f"delim={quote(layout.delimiter)}, quote='\"', escape='\"', "
-        f"compression={_compression(source)}, max_line_size={MAX_LINE_BYTES}, "
+        f"compression={_compression(source)}, max_line_size={MAX_LINE_BYTES + 1}, "
         f"buffer_size={2 * MAX_LINE_BYTES}{_rejects_options(store_rejects)})"
     )
-
-
-def _typed_fields(columns: Columns) -> frozenset[str]:
-    """Fields whose Parquet column already has a type that needs no parsing from text."""
-    typed = set()
-    for name, (_, type_) in columns.items():
-        kind = BY_NAME[name].kind
-        base = type_.split("(")[0]
-        if (
-            (kind in ("text", "enum") and type_ == "VARCHAR")
-            or (kind == "int" and base in INT_TYPES)
-            or (kind == "float" and (base in FLOAT_TYPES or base == "DECIMAL"))
-            or (kind == "bool" and type_ == "BOOLEAN")
-            or (kind == "timestamp" and type_ in TIMESTAMP_TYPES)
-        ):
-            typed.add(name)
-    return frozenset(typed)
-
-
-def _nested_kinds(columns: Columns) -> dict[str, str]:
-    """fields.validate_sql's `kinds` for the Parquet columns that hold a struct, list or map."""
-    return {
-        name: f"CASE WHEN {_ident(column)} IS NOT NULL THEN {quote(_nested(type_))} END"
-        for name, (column, type_) in columns.items()
-        if _nested(type_)
-    }
-
-
-def _nested(type_: str) -> str:
-    """STRUCT, LIST, MAP or UNION for a nested DuckDB type, else ''."""
-    if type_.endswith("]"):
-        return "LIST"
-    base = type_.split("(")[0].strip()
-    return base if base in ("STRUCT", "MAP", "UNION") else ""
-
-
-def _raw_columns(columns: Columns, typed: frozenset[str]) -> dict[str, str]:
-    raw = {}
-    for name, (column, _) in columns.items():
-        ident = _ident(column)
-        raw[name] = ident if name in typed else f"CAST({ident} AS VARCHAR)"
-    return raw
-
-
-def _record_json(columns: Columns) -> str:
-    """SQL: a record as JSON text, from the canonical columns only (never prompt text)."""
-    if not columns:
-        return "'{}'"
-    pairs = ", ".join(
-        f"{quote(column)}: " + (quote(f"[{_nested(type_).lower()} withheld]") if _nested(type_) else _ident(column))
-        for column, type_ in columns.values()
-    )
-    return f"to_json({{{pairs}}})::VARCHAR"
 
 
 def _reader_struct(ts_type: str = "VARCHAR") -> str:
@@ -493,7 +377,3 @@ def _json_structure() -> str:
 
 def _compression(source: SourceFile) -> str:
     return quote(source.compression or "none")
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
