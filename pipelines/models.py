@@ -193,11 +193,36 @@ def build(
             con.execute(f"CREATE OR REPLACE {kind} {model.name} AS\n{model.sql}")
         except duckdb.Error as exc:
             raise UserError(f"{model.path}: {first_line(exc)}") from exc
-        for statement in comment_statements(model.name, model.columns):
-            con.execute(statement)
+        if model.columns:
+            _check_columns(con, model)
+            for statement in comment_statements(model.name, model.columns):
+                con.execute(statement)
         rows = con.execute(f"SELECT count(*) FROM {model.name}").fetchone()[0] if kind == "TABLE" else None
         result = Built(model.name, model.materialized, rows, time.perf_counter() - started)
         built.append(result)
         if on_built:
             on_built(result)
     return built
+
+
+def _check_columns(con: duckdb.DuckDBPyConnection, model: Model) -> None:
+    """The model builds exactly the columns its spec declares, in order and type, or the build stops."""
+    built = [(row[0], row[1]) for row in con.execute(f"DESCRIBE {model.name}").fetchall()]
+    declared = [(c.name, c.type) for c in model.columns]
+    if built == declared:
+        return
+    spec = model.path.with_suffix(".yml")
+    missing = [f"{n} {t}" for n, t in declared if (n, t) not in built]
+    extra = [f"{n} {t}" for n, t in built if (n, t) not in declared]
+    if missing or extra:
+        detail = "; ".join(
+            part
+            for part in (
+                f"declared but not built: {', '.join(missing)}" if missing else "",
+                f"built but not declared: {', '.join(extra)}" if extra else "",
+            )
+            if part
+        )
+    else:
+        detail = "the same columns in another order"
+    raise UserError(f"{spec}: does not match what {model.name} builds: {detail}")

@@ -3,8 +3,8 @@
 DuckDB lets one process write a database file or many read it, never both. So the CLI
 is the only writer of `data/warehouse.duckdb`, guarded by an OS lock on a file beside
 it, and every `build` publishes the marts into a new immutable snapshot
-(`published/<warehouse stem>/marts-<build_id>.duckdb`) and then swaps that folder's
-`CURRENT` pointer. The stem keeps two warehouses in one folder (the demo's beside the
+(`published/<warehouse file name>/marts-<build_id>.duckdb`) and then swaps that folder's
+`CURRENT` pointer. The file name keeps two warehouses in one folder (the demo's beside the
 team's) from reading or pruning each other's snapshots. Readers (the app, reports)
 open only the snapshot the pointer names, read-only. This module is the only place
 that knows these paths.
@@ -56,7 +56,7 @@ class Warehouse:
 
     @property
     def published_dir(self) -> Path:
-        return self.path.parent / "published" / self.path.stem
+        return self.path.parent / "published" / self.path.name
 
     @property
     def pointer_path(self) -> Path:

@@ -89,7 +89,7 @@ def plotly_values(values: list | dict) -> list:
 
 def published_build(db: Path) -> tuple[str, object]:
     """The build id that published/CURRENT names, and its build time from the snapshot."""
-    name = (db.parent / "published" / db.stem / "CURRENT").read_text().strip()
+    name = (db.parent / "published" / db.name / "CURRENT").read_text().strip()
     build_id = name.removeprefix("marts-").removesuffix(".duckdb")
     con = open_snapshot(Warehouse.at(db).current_snapshot())
     try:

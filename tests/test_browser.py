@@ -57,7 +57,7 @@ class Server:
         self.process, self.db, self.port, self.log = process, db, port, log
 
     def current_build_id(self) -> str:
-        name = (self.db.parent / "published" / self.db.stem / "CURRENT").read_text().strip()
+        name = (self.db.parent / "published" / self.db.name / "CURRENT").read_text().strip()
         return name.removeprefix("marts-").removesuffix(".duckdb")
 
     @property

@@ -19,8 +19,8 @@ def test_demo_then_ingest_build_and_prices_check(tmp_path):
     db = tmp_path / "data" / "warehouse.duckdb"
     demo = run_cli("demo", "--no-app", "--calls", "20000", "--db", str(db), cwd=tmp_path, check=True)
     assert "published" in demo.stdout
-    snapshot = (db.parent / "published" / db.stem / "CURRENT").read_text().strip()
-    con = duckdb.connect(str(db.parent / "published" / db.stem / snapshot), read_only=True)
+    snapshot = (db.parent / "published" / db.name / "CURRENT").read_text().strip()
+    con = duckdb.connect(str(db.parent / "published" / db.name / snapshot), read_only=True)
     routes = {r[0] for r in con.execute("SELECT DISTINCT route FROM marts.route_weekly").fetchall()}
     weeks = con.execute("SELECT count(DISTINCT week) FROM marts.route_weekly").fetchone()[0]
     con.close()
@@ -120,5 +120,5 @@ def test_build_without_any_logs_publishes_empty_marts(tmp_path):
     db = tmp_path / "w.duckdb"
     result = run_cli("build", "--db", str(db), check=True)
     assert "published" in result.stdout
-    pointer = (db.parent / "published" / db.stem / "CURRENT").read_text().strip()
+    pointer = (db.parent / "published" / db.name / "CURRENT").read_text().strip()
     assert pointer.startswith("marts-")

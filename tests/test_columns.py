@@ -82,3 +82,26 @@ def test_the_app_labels_help_and_formats_come_from_the_spec():
     assert config["fallback_rate"]["type_config"]["format"] == "percent"
     assert config["cost_usd"]["type_config"]["format"] == "dollar"
     assert config["is_cost_complete"]["type_config"]["type"] == "checkbox"
+
+
+def test_a_spec_that_does_not_match_the_model_stops_the_build_in_one_line(tmp_path, monkeypatch, db, prices_yaml):
+    """A column renamed in the SQL but not in its spec: exit 2 naming the spec and both names, not a traceback."""
+    import shutil
+
+    from pipelines.build import run_build
+    from pipelines.errors import UserError
+    from pipelines.ingest.logs import run_ingest_logs
+    from tests.conftest import ROOT
+
+    copy = tmp_path / "sql"
+    shutil.copytree(ROOT / "sql", copy)
+    model = copy / "marts" / "route_weekly_status.sql"
+    model.write_text(model.read_text().replace("as share_of_calls", "as call_share"))
+    monkeypatch.setattr(models, "SQL_DIR", copy)
+    run_ingest_logs(db, [str(write_jsonl(tmp_path / "calls.jsonl", [call("c1", "a1", "2026-03-02T10:00:00Z")]))])
+    with pytest.raises(
+        UserError,
+        match=r"route_weekly_status\.yml: does not match what marts\.route_weekly_status builds: "
+        r"declared but not built: share_of_calls DOUBLE; built but not declared: call_share DOUBLE",
+    ):
+        run_build(db, prices_yaml(ACME_CATALOG))

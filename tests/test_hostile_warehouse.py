@@ -37,6 +37,10 @@ def routes_in(snapshot: Path) -> list[tuple]:
         con.close()
 
 
+def test_warehouses_whose_names_share_a_stem_keep_their_own_snapshots(tmp_path):
+    assert Warehouse.at(tmp_path / "team.duckdb").published_dir != Warehouse.at(tmp_path / "team.db").published_dir
+
+
 def test_two_warehouses_in_one_folder_keep_their_own_snapshots(tmp_path, prices_yaml):
     """The demo's advice, `--db data/demo.duckdb` beside data/warehouse.duckdb, must not mix them."""
     catalog = prices_yaml(ACME_CATALOG)

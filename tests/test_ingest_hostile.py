@@ -188,6 +188,28 @@ def test_a_file_named_like_a_glob_is_a_file(tmp_path):
     assert [f.path.name for f in files] == ["calls[1]*?.jsonl"]
 
 
+def test_a_file_named_like_a_glob_is_read_itself_not_what_the_pattern_matches(tmp_path, db):
+    # `a[1].jsonl` as a pattern matches `a1.jsonl`; `b*.jsonl` matches `bx.jsonl` too.
+    directory = tmp_path / "logs"
+    write_jsonl(directory / "a[1].jsonl", [call("in-bracket-file", "a", TS)])
+    write_jsonl(directory / "a1.jsonl", [call("in-a1", "a", TS)])
+    write_jsonl(directory / "b*.jsonl", [call("in-star-file", "b", TS)])
+    write_jsonl(directory / "bx.jsonl", [call("in-bx", "b", TS)])
+    results, _ = run_ingest_logs(db, [str(directory)])
+    assert sorted((r.path.name, counts(r)) for r in results) == [
+        ("a1.jsonl", (1, 1, 0, 0)),
+        ("a[1].jsonl", (1, 1, 0, 0)),
+        ("b*.jsonl", (1, 1, 0, 0)),
+        ("bx.jsonl", (1, 1, 0, 0)),
+    ]
+    assert rows(db, "SELECT call_id FROM raw.calls ORDER BY 1") == [
+        ("in-a1",),
+        ("in-bracket-file",),
+        ("in-bx",),
+        ("in-star-file",),
+    ]
+
+
 MARKER = "MARKER-PROMPT-7f3a"
 
 

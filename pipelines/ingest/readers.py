@@ -15,8 +15,12 @@ counted, on either path.
 
 from __future__ import annotations
 
+import atexit
 import csv
+import shutil
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
 
@@ -51,6 +55,25 @@ class Staged:
     raw_column: dict[str, str]
     typed: frozenset[str]
     kinds: dict[str, str] = field(default_factory=dict)  # see fields.validate_sql
+
+
+# DuckDB's readers take a path as a glob pattern, so a file named `a[1].jsonl` would read
+# `a1.jsonl` instead. Such a file is read through a plainly named link to it.
+GLOB_CHARACTERS = frozenset("*?[]{}")
+_links: dict[Path, Path] = {}
+
+
+def readable_path(path: Path) -> str:
+    """SQL: the path DuckDB should read for this file, as a string literal, never a pattern."""
+    if not GLOB_CHARACTERS & set(str(path)):
+        return quote(str(path))
+    if path not in _links:
+        folder = Path(tempfile.mkdtemp(prefix="routeledger-link-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        link = folder / ("file" + "".join(path.suffixes[-2:]))
+        link.symlink_to(path)
+        _links[path] = link
+    return quote(str(_links[path]))
 
 
 def inspect(con: duckdb.DuckDBPyConnection, source: SourceFile) -> Layout:
@@ -99,7 +122,7 @@ def _describe_sql(source: SourceFile) -> str:
             f"FROM {_line_reader(source, ', strict_mode=false, ignore_errors=true')}) "
             f"WHERE json IS NOT NULL LIMIT {SAMPLE_LINES}) WHERE json_type(json) = 'OBJECT' ORDER BY name"
         )
-    return f"DESCRIBE SELECT * FROM read_parquet({quote(str(source.path))})"
+    return f"DESCRIBE SELECT * FROM read_parquet({readable_path(source.path)})"
 
 
 def direct(source: SourceFile, layout: Layout) -> tuple[str, Staged]:
@@ -109,7 +132,7 @@ def direct(source: SourceFile, layout: Layout) -> tuple[str, Staged]:
         # Every field is read as text, which hides a JSON object, array or boolean in a text
         # field; a value that may be one sends the file to the checked path, which knows.
         relation = (
-            f"SELECT * FROM read_json({quote(str(source.path))}, format='newline_delimited', records=true, "
+            f"SELECT * FROM read_json({readable_path(source.path)}, format='newline_delimited', records=true, "
             f"columns={_reader_struct()}, compression={_compression(source)}, "
             f"maximum_object_size={MAX_LINE_BYTES})"
         )
@@ -122,7 +145,7 @@ def direct(source: SourceFile, layout: Layout) -> tuple[str, Staged]:
     if source.format == "csv":
         return f"SELECT * FROM {_csv_reader(source, layout)}", Staged(raw_columns(columns, frozenset()), frozenset())
     typed = typed_fields(columns)
-    relation = f"SELECT * FROM read_parquet({quote(str(source.path))})"
+    relation = f"SELECT * FROM read_parquet({readable_path(source.path)})"
     return relation, Staged(raw_columns(columns, typed), typed, nested_kinds(columns))
 
 
@@ -267,7 +290,7 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, source: SourceFile, columns: 
         f"""CREATE TEMP TABLE __rows AS
         SELECT file_row_number + 1 AS source_row, {record_json(columns)} AS raw_record,
             NULL::VARCHAR AS early_reason, *
-        FROM read_parquet({quote(str(source.path))}, file_row_number=true)"""
+        FROM read_parquet({readable_path(source.path)}, file_row_number=true)"""
     )
     typed = typed_fields(columns)
     return Staged(raw_columns(columns, typed), typed, nested_kinds(columns))
@@ -348,7 +371,7 @@ def _line_reader(
     lines keep their place, and only lines that cannot be decoded are set aside.
     """
     return (
-        f"read_csv({quote(str(source.path))}, columns={{'line': 'VARCHAR'}}, header=false, "
+        f"read_csv({readable_path(source.path)}, columns={{'line': 'VARCHAR'}}, header=false, "
         f"delim=chr({ord(LINE_DELIMITER)}), quote='', escape='', auto_detect=false, "
         f"compression={_compression(source)}, max_line_size={max_line_size}, "
         f"buffer_size={max(max_line_size, 2 * MAX_LINE_BYTES)}{options}{_rejects_options(store_rejects)})"
@@ -358,7 +381,7 @@ def _line_reader(
 def _csv_reader(source: SourceFile, layout: Layout, store_rejects: bool = False) -> str:
     columns = "{" + ", ".join(f"{quote(name)}: 'VARCHAR'" for name in layout.header) + "}"
     return (
-        f"read_csv({quote(str(source.path))}, columns={columns}, header=true, auto_detect=false, "
+        f"read_csv({readable_path(source.path)}, columns={columns}, header=true, auto_detect=false, "
         f"delim={quote(layout.delimiter)}, quote='\"', escape='\"', "
         f"compression={_compression(source)}, max_line_size={MAX_LINE_BYTES + 1}, "
         f"buffer_size={2 * MAX_LINE_BYTES}{_rejects_options(store_rejects)})"
