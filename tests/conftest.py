@@ -63,6 +63,15 @@ def run_cli(
     return result
 
 
+def rows(db: Path, sql: str, *params) -> list[tuple]:
+    """The result of a query on a warehouse, through a short read-only connection."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql, list(params)).fetchall()
+    finally:
+        con.close()
+
+
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     return tmp_path / "data" / "warehouse.duckdb"

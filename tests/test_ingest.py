@@ -14,7 +14,7 @@ import pytest
 from pipelines.errors import UserError
 from pipelines.ingest import sources
 from pipelines.ingest.logs import run_ingest_logs
-from tests.conftest import call, write_jsonl
+from tests.conftest import call, rows, write_jsonl
 
 GOOD = call("g1", "a1", "2026-03-02T10:00:00Z")
 
@@ -72,14 +72,6 @@ STORED = {
     "[1, 2, 3]": "…[cut: 9 characters in all; only leading canonical fields kept]",
     '"just a string"': "…[cut: 15 characters in all; only leading canonical fields kept]",
 }
-
-
-def rows(db: Path, sql: str, *params) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql, list(params)).fetchall()
-    finally:
-        con.close()
 
 
 def loads(db: Path) -> list[tuple]:

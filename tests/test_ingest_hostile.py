@@ -14,17 +14,9 @@ import pyarrow as pa
 
 from pipelines.ingest import sources
 from pipelines.ingest.logs import run_ingest_logs
-from tests.conftest import call, run_cli, write_jsonl
+from tests.conftest import call, rows, run_cli, write_jsonl
 
 TS = "2026-03-02T10:00:00Z"
-
-
-def rows(db: Path, sql: str, *params) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql, list(params)).fetchall()
-    finally:
-        con.close()
 
 
 def counts(result) -> tuple[int, int, int, int]:
