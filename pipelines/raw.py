@@ -15,6 +15,88 @@ from pipelines.ingest.fields import calls_ddl
 MONEY = pa.decimal128(18, 9)  # a price per 1M tokens, as the catalog gives it
 MULTIPLIER = pa.decimal128(9, 6)
 
+# Money-bearing lines of provider bills and cloud exports, FOCUS 1.3 column names plus
+# `x_` columns mirroring the FOCUS 1.5 draft's AI properties. One row is one token
+# class (direction, cache action, TTL) or one non-token charge, so sums never double
+# count. Money is DECIMAL in `BillingCurrency`; nothing is converted here.
+BILLING_LINES_DDL = """CREATE TABLE IF NOT EXISTS raw.billing_lines (
+    load_id BIGINT NOT NULL,
+    source_row BIGINT NOT NULL,            -- 1-based line/row/record number in the file
+    x_SourceFormat VARCHAR NOT NULL,       -- openai_costs | openai_costs_csv | anthropic_cost_report | focus
+    x_SourceRecord VARCHAR,                -- the source's own line text, as read
+    BillingAccountId VARCHAR,
+    BillingAccountName VARCHAR,
+    SubAccountId VARCHAR,                  -- OpenAI project, Anthropic workspace, cloud subscription
+    SubAccountName VARCHAR,
+    BillingCurrency VARCHAR NOT NULL,      -- ISO 4217, upper case
+    BillingPeriodStart TIMESTAMPTZ,
+    BillingPeriodEnd TIMESTAMPTZ,
+    ChargePeriodStart TIMESTAMPTZ NOT NULL,  -- inclusive, UTC
+    ChargePeriodEnd TIMESTAMPTZ NOT NULL,    -- exclusive, UTC
+    ChargeCategory VARCHAR NOT NULL,       -- Usage | Purchase | Tax | Credit | Adjustment
+    ChargeClass VARCHAR,                   -- NULL | Correction
+    ChargeDescription VARCHAR,
+    BilledCost DECIMAL(38, 12) NOT NULL,
+    EffectiveCost DECIMAL(38, 12),
+    ListCost DECIMAL(38, 12),
+    ContractedCost DECIMAL(38, 12),
+    ListUnitPrice DECIMAL(38, 18),
+    PricingQuantity DECIMAL(38, 12),
+    PricingUnit VARCHAR,
+    ConsumedQuantity DECIMAL(38, 12),
+    ConsumedUnit VARCHAR,
+    ServiceProviderName VARCHAR,
+    HostProviderName VARCHAR,
+    InvoiceIssuerName VARCHAR,
+    ServiceName VARCHAR,
+    ServiceCategory VARCHAR,
+    SkuId VARCHAR,
+    SkuMeter VARCHAR,
+    SkuPriceDetails VARCHAR,               -- JSON text
+    RegionId VARCHAR,
+    RegionName VARCHAR,
+    ResourceId VARCHAR,
+    Tags VARCHAR,                          -- JSON text
+    x_Provider VARCHAR,                    -- the model's provider as logs name it (openai, anthropic, ...)
+    x_ModelIdRaw VARCHAR,                  -- model id as billed (dated id, Bedrock name, Azure meter, SKU)
+    x_TokenDirection VARCHAR,              -- Input | Output | NULL (not a token charge, or not parsed)
+    x_TokenCacheAction VARCHAR,            -- Uncached | Read | Write | NULL
+    x_CacheTtl VARCHAR,                    -- 5m | 1h | NULL
+    x_ServiceTier VARCHAR,                 -- standard | batch | flex | priority | ...
+    x_ContextTier VARCHAR,                 -- e.g. 0-200k | 200k-1M
+    x_InferenceRegion VARCHAR,             -- inference geo / region as billed
+    x_TokenCount BIGINT,                   -- tokens this line bills, when the source says
+    x_RequestCount BIGINT,
+    x_RawLineItem VARCHAR,                 -- the label that was parsed (line_item, token_type, usage type, meter, SKU)
+    x_AmountRaw VARCHAR,                   -- the amount as written in the source
+    x_AmountScale VARCHAR                  -- major | minor_cents
+)"""
+
+# Token quantities without money (OpenAI Usage API, Anthropic usage report): same
+# vocabulary, one row per token class, so they meet billing lines and logged calls.
+BILLING_USAGE_DDL = """CREATE TABLE IF NOT EXISTS raw.billing_usage (
+    load_id BIGINT NOT NULL,
+    source_row BIGINT NOT NULL,
+    x_SourceFormat VARCHAR NOT NULL,       -- openai_usage | anthropic_usage_report
+    x_SourceRecord VARCHAR,
+    BillingAccountId VARCHAR,
+    SubAccountId VARCHAR,
+    ChargePeriodStart TIMESTAMPTZ NOT NULL,
+    ChargePeriodEnd TIMESTAMPTZ NOT NULL,
+    ServiceProviderName VARCHAR,
+    x_Provider VARCHAR,
+    x_ModelIdRaw VARCHAR,
+    x_TokenDirection VARCHAR,
+    x_TokenCacheAction VARCHAR,
+    x_CacheTtl VARCHAR,
+    x_ServiceTier VARCHAR,
+    x_IsBatch BOOLEAN,
+    x_ContextTier VARCHAR,
+    x_InferenceRegion VARCHAR,
+    x_TokenCount BIGINT NOT NULL,
+    x_RequestCount BIGINT
+)"""
+
 RAW_DDL = (
     "CREATE SCHEMA IF NOT EXISTS raw",
     "CREATE SEQUENCE IF NOT EXISTS raw.load_id_seq START 1",
@@ -35,6 +117,12 @@ RAW_DDL = (
         status VARCHAR NOT NULL,
         CHECK (rows_read = rows_loaded + rows_rejected + rows_duplicate)
     )""",
+    # A restated billing export replaces the lines of an earlier load for the period
+    # and account it covers: `rows_replaced` counts them, `replaced_load_ids` names them.
+    "ALTER TABLE raw.loads ADD COLUMN IF NOT EXISTS rows_replaced BIGINT DEFAULT 0",
+    "ALTER TABLE raw.loads ADD COLUMN IF NOT EXISTS replaced_load_ids VARCHAR",
+    BILLING_LINES_DDL,
+    BILLING_USAGE_DDL,
     """CREATE TABLE IF NOT EXISTS raw.rejects (
         load_id BIGINT NOT NULL,
         source_path VARCHAR NOT NULL,
@@ -78,7 +166,17 @@ MODEL_MAP_SCHEMA = pa.schema(
     ]
 )
 
-SOURCES = frozenset({"raw.calls", "raw.loads", "raw.rejects", "raw.prices", "raw.model_map"})
+SOURCES = frozenset(
+    {
+        "raw.calls",
+        "raw.loads",
+        "raw.rejects",
+        "raw.prices",
+        "raw.model_map",
+        "raw.billing_lines",
+        "raw.billing_usage",
+    }
+)
 
 
 def create_empty(con: duckdb.DuckDBPyConnection) -> None:

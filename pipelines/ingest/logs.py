@@ -181,7 +181,9 @@ def _ingest_once(
             result.rows_read, result.rows_loaded, result.rows_rejected, result.rows_duplicate = counts
             result.status = "loaded with rejects" if result.rows_rejected else "loaded"
             con.execute(
-                "INSERT INTO raw.loads VALUES (?, ?, ?, 'logs', ?, ?, ?, ?, ?, ?, ?, now(), ?)",
+                """INSERT INTO raw.loads (load_id, source_path, sha256, kind, format, size_bytes, rows_read,
+                    rows_loaded, rows_rejected, rows_duplicate, started_at, finished_at, status)
+                VALUES (?, ?, ?, 'logs', ?, ?, ?, ?, ?, ?, ?, now(), ?)""",
                 [
                     load_id,
                     str(source.path),
