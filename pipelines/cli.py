@@ -85,6 +85,39 @@ def ingest_logs(
         raise UserError(" | ".join(failed))
 
 
+@ingest_app.command("billing")
+def ingest_billing(
+    paths: Annotated[
+        list[str],
+        typer.Argument(help="Files, directories or globs: .json .jsonl .csv .tsv .parquet, and .gz", metavar="PATH"),
+    ],
+    format: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="Force the format: openai_costs, openai_usage, anthropic_cost_report, anthropic_usage_report, "
+            "focus, openai_costs_csv (default: detected from the content)",
+            show_default=False,
+        ),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Load provider billing exports into raw.billing_lines / raw.billing_usage; bad rows go to raw.rejects."""
+    from pipelines.ingest.billing.run import run_ingest_billing
+
+    with new_progress() as progress:
+        results, skipped = run_ingest_billing(db, paths, format, progress)
+    out.print(load_summary(results))
+    for result in results:
+        if result.rows_replaced:
+            out.print(f"{result.path.name}: restated {result.rows_replaced:,} earlier line(s)", highlight=False)
+    for path in skipped:
+        err.print(f"skipped {path}: not a known billing file type")
+    failed = [r.error for r in results if r.error]
+    if failed:
+        raise UserError(" | ".join(failed))
+
+
 @app.command()
 def build(db: DbOption = None, prices: PricesOption = None) -> None:
     """Load prices, build every SQL model in order, audit them, publish the marts for readers."""
