@@ -129,3 +129,97 @@ def test_the_cli_loads_a_directory_and_prints_the_summary(tmp_path, db):
     result = run_cli("ingest", "billing", str(folder), "--db", str(db), check=True)
     assert "openai_costs" in result.stdout and "anthropic_cost_report" in result.stdout
     assert rows(db, "SELECT count(*) FROM raw.billing_lines") == [(11,)]
+
+
+# -- FOCUS -------------------------------------------------------------------------------
+
+
+def test_the_focus_sample_loads_with_its_quirks(db):
+    """The real FOCUS 1.0 sample: literal NULLs and T-less timestamps load; shifted Microsoft rows are rejected."""
+    (result,) = load(db, "focus_sample_1.0_1000rows.csv")
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (1000, 949, 51)
+    # the 51 Microsoft rows hold a unit price in AvailabilityZone: their columns slid
+    assert rows(
+        db,
+        "SELECT count(*) FROM raw.rejects "
+        "WHERE reason LIKE 'AvailabilityZone: holds a number (%): the row''s columns are shifted'",
+    ) == [(51,)]
+    assert rows(db, "SELECT count(*) FROM raw.billing_lines WHERE ServiceProviderName = 'Microsoft'") == [(0,)]
+    assert rows(db, "SELECT ChargeCategory, count(*) FROM raw.billing_lines GROUP BY ALL ORDER BY ALL") == [
+        ("Adjustment", 2),
+        ("Credit", 1),
+        ("Usage", 946),
+    ]
+    # 'NULL' is NULL, and '2024-09-18 22:00:00' is UTC
+    assert rows(
+        db,
+        """SELECT ChargeClass, strftime(ChargePeriodStart, '%Y-%m-%d %H:%M %z'), BilledCost
+        FROM raw.billing_lines WHERE source_row = 2""",
+    ) == [(None, "2024-09-18 22:00 +00", Decimal("0.0000008"))]
+    # no LLM rows in it: nothing guessed as a model
+    assert rows(db, "SELECT count(x_ModelIdRaw), count(x_TokenDirection) FROM raw.billing_lines") == [(0, 0)]
+
+
+FOCUS_AI = [
+    # source_row, provider, model as billed, direction, cache action, tokens, billed
+    (2, "anthropic", "Claude4.6Sonnet", "Input", "Uncached", 23_000, "0.069"),  # Bedrock, 23 x 1K tokens
+    (3, "anthropic", "Claude4.6Sonnet", "Output", None, 23_000, "0.345"),
+    (4, "openai", "gpt-4o-mini-0718", "Input", "Uncached", 13_823, "0.00207345"),  # Azure 1K meter, 13.823 units
+    (5, "openai", "o3", "Input", "Uncached", 500_000, "1.1"),  # Azure 1M meter, 0.5 units
+    (6, "google", "Gemini 2.5 Flash", "Input", "Uncached", 1_065_040, "0.319512"),  # Vertex AI SKU
+    (7, "mistral", "mistral-large-2411", "Input", "Uncached", 8_400_000, "42"),  # FOCUS 1.5 SkuPriceDetails
+    (8, None, None, None, None, None, "3.5"),  # tax (written 'tax')
+    (12, None, None, None, None, None, "-1.25"),  # credit dated 11/02/2026
+]
+
+
+def _focus_ai_lines(db: Path) -> list[tuple]:
+    return rows(
+        db,
+        """SELECT source_row, x_Provider, x_ModelIdRaw, x_TokenDirection, x_TokenCacheAction, x_TokenCount,
+            BilledCost FROM raw.billing_lines ORDER BY source_row""",
+    )
+
+
+def test_focus_ai_rows_get_model_and_token_class_and_bad_rows_their_reason(db):
+    (result,) = load(db, "focus_ai.csv")
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (12, 8, 4)
+    assert _focus_ai_lines(db) == [(*r[:6], Decimal(r[6])) for r in FOCUS_AI]
+    # 0.069 + 0.345 + 0.00207345 + 1.10 + 0.319512 + 42 + 3.50 - 1.25 = 46.08558545
+    assert rows(db, "SELECT sum(BilledCost) FROM raw.billing_lines") == [(Decimal("46.08558545"),)]
+    assert rows(db, "SELECT source_row, reason FROM raw.rejects ORDER BY source_row") == [
+        (9, "BilledCost: not a decimal number: abc"),
+        (10, "more columns than the 22 of the header"),
+        (11, "ChargePeriodStart: missing"),
+        (13, "ChargeCategory: not one of Usage, Purchase, Tax, Credit, Adjustment: Refund"),
+    ]
+    # FOCUS 1.2's ProviderName is 1.3's ServiceProviderName
+    assert rows(db, "SELECT ServiceProviderName FROM raw.billing_lines WHERE source_row = 6") == [("Google Cloud",)]
+
+
+def test_focus_parquet_loads_like_csv(tmp_path, db):
+    parquet = tmp_path / "focus_ai.parquet"
+    con = duckdb.connect()
+    con.execute(
+        f"""COPY (SELECT * FROM read_csv('{BILLING / "focus_ai.csv"}', all_varchar=true, ignore_errors=true,
+            nullstr=['NULL', '']) WHERE BilledCost <> 'abc' AND ChargePeriodStart IS NOT NULL
+            AND ChargeCategory <> 'Refund') TO '{parquet}' (FORMAT parquet)"""
+    )
+    (result,) = load(db, str(parquet))
+    assert (result.format, result.rows_read, result.rows_loaded) == ("focus", 8, 8)
+    assert rows(db, "SELECT sum(BilledCost), sum(x_TokenCount) FROM raw.billing_lines") == [
+        (Decimal("46.08558545"), 23_000 * 2 + 13_823 + 500_000 + 1_065_040 + 8_400_000)
+    ]
+
+
+def test_focus_1_5_draft_cached_tokens(db):
+    """The draft's own example: cache read and write rows, model and class from SkuPriceDetails."""
+    load(db, "focus_1.5_draft_cached_tokens.csv")
+    assert rows(
+        db,
+        """SELECT x_ModelIdRaw, x_TokenDirection, x_TokenCacheAction, x_TokenCount, BilledCost
+        FROM raw.billing_lines ORDER BY source_row""",
+    ) == [
+        ("solora-neptune-5.0", "Input", "Read", 50_000_000, Decimal("10")),
+        ("solora-neptune-5.0", "Input", "Write", 15_000_000, Decimal("37.5")),
+    ]

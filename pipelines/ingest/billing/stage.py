@@ -9,9 +9,13 @@ the lines an earlier load of the same source, account and period holds.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import duckdb
 
+from pipelines.ingest import readers
 from pipelines.ingest.fields import quote
+from pipelines.ingest.file_columns import ident, nested
 from pipelines.ingest.loads import Counts
 from pipelines.ingest.sources import SourceFile
 
@@ -83,3 +87,41 @@ def load_staged(con: duckdb.DuckDBPyConnection, source: SourceFile, load_id: int
 def no_unreadable(con: duckdb.DuckDBPyConnection) -> None:
     """Formats read whole (JSON documents, Parquet) have no lines the reader set aside."""
     con.execute("CREATE TEMP TABLE IF NOT EXISTS __unreadable (source_row BIGINT, reason VARCHAR, raw_record VARCHAR)")
+
+
+def stage_rows(con: duckdb.DuckDBPyConnection, source: SourceFile) -> dict[str, str]:
+    """Stage a CSV or Parquet file as text columns in `__rows` (and `__unreadable`); {lower name: column}.
+
+    CSV goes through the routing logs' own staging (readers.stage): numbered rows, rows
+    the reader refuses (too many or too few columns, bad UTF-8) set aside with a reason.
+    """
+    if source.format == "csv":
+        layout = readers.inspect(con, source)
+        columns = {name: (name, "VARCHAR") for name in layout.header}
+        readers.stage(con, source, replace(layout, columns=columns))
+        names = list(layout.header)
+    else:
+        described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({readers.readable_path(source.path)})").fetchall()
+        names = [row[0] for row in described]
+        as_text = ", ".join(
+            f"{ident(name)}::VARCHAR AS {ident(name)}"
+            if not nested(type_)
+            else f"to_json({ident(name)})::VARCHAR AS {ident(name)}"
+            for name, type_, *_ in described
+        )
+        con.execute(
+            f"""CREATE TEMP TABLE __rows AS
+            SELECT file_row_number + 1 AS source_row, to_json(p)::VARCHAR AS raw_record,
+                NULL::VARCHAR AS early_reason, {as_text}
+            FROM read_parquet({readers.readable_path(source.path)}, file_row_number=true) p"""
+        )
+        no_unreadable(con)
+    return {name.strip().lower(): name for name in names}
+
+
+def text_column(columns: dict[str, str], *names: str) -> str:
+    """SQL: the first of these columns the file has, as trimmed text, '' and the literal NULL as NULL."""
+    for name in names:
+        if name.lower() in columns:
+            return f"nullif(nullif(trim({ident(columns[name.lower()])}), ''), 'NULL')"
+    return "NULL::VARCHAR"
