@@ -223,3 +223,51 @@ def test_focus_1_5_draft_cached_tokens(db):
         ("solora-neptune-5.0", "Input", "Read", 50_000_000, Decimal("10")),
         ("solora-neptune-5.0", "Input", "Write", 15_000_000, Decimal("37.5")),
     ]
+
+
+# -- usage reports (tokens, no money) ------------------------------------------------------
+
+USAGE_SQL = """SELECT source_row, x_ModelIdRaw, x_TokenDirection, x_TokenCacheAction, x_CacheTtl, x_TokenCount,
+    x_RequestCount, x_IsBatch, SubAccountId FROM raw.billing_usage ORDER BY source_row, x_TokenDirection,
+    x_TokenCacheAction NULLS FIRST, x_CacheTtl"""
+
+
+def test_openai_usage_splits_cached_out_of_input(db):
+    (result,) = load(db, "openai_usage.json")
+    assert (result.format, result.rows_read, result.rows_loaded, result.rows_rejected) == ("openai_usage", 3, 2, 1)
+    mini, full = "gpt-4.1-mini-2025-04-14", "gpt-4.1-2025-04-14"
+    assert rows(db, USAGE_SQL) == [
+        # 5000 input = 1800 cached + 200 cache writes + 3000 uncached; requests on the uncached row only
+        (1, mini, "Input", "Read", None, 1800, None, False, "proj_a"),
+        (1, mini, "Input", "Uncached", None, 3000, 5, False, "proj_a"),
+        (1, mini, "Input", "Write", None, 200, None, False, "proj_a"),
+        (1, mini, "Output", None, None, 1000, None, False, "proj_a"),
+        # 100 input = 20 cached + 80 uncached
+        (2, full, "Input", "Read", None, 20, None, True, "org"),
+        (2, full, "Input", "Uncached", None, 80, 1, True, "org"),
+        (2, full, "Input", "Write", None, 0, None, True, "org"),
+        (2, full, "Output", None, None, 50, None, True, "org"),
+    ]
+    assert rows(db, "SELECT source_row, reason FROM raw.rejects") == [
+        (3, "input_cached_tokens + input_cache_write_tokens: more than input_tokens")
+    ]
+
+
+def test_anthropic_usage_report_classes_are_disjoint(db):
+    (result,) = load(db, "anthropic_usage_report.json")
+    assert (result.format, result.rows_read, result.rows_loaded) == ("anthropic_usage_report", 2, 2)
+    # 1500 uncached + 200 read + 500 5m writes + 1000 1h writes = 3200 input tokens, output 500
+    assert rows(
+        db,
+        """SELECT x_TokenDirection, x_TokenCacheAction, x_CacheTtl, x_TokenCount FROM raw.billing_usage
+        WHERE source_row = 1 ORDER BY ALL""",
+    ) == [
+        ("Input", "Read", None, 200),
+        ("Input", "Uncached", None, 1500),
+        ("Input", "Write", "1h", 1000),
+        ("Input", "Write", "5m", 500),
+        ("Output", None, None, 500),
+    ]
+    assert rows(
+        db, "SELECT DISTINCT SubAccountId, x_IsBatch, x_InferenceRegion FROM raw.billing_usage WHERE source_row = 2"
+    ) == [("default", True, "us")]
