@@ -271,3 +271,55 @@ def test_anthropic_usage_report_classes_are_disjoint(db):
     assert rows(
         db, "SELECT DISTINCT SubAccountId, x_IsBatch, x_InferenceRegion FROM raw.billing_usage WHERE source_row = 2"
     ) == [("default", True, "us")]
+
+
+# -- restated exports ----------------------------------------------------------------------
+
+
+def _costs_page(start: int, results: list[tuple[str, str, str | None]]) -> str:
+    items = ", ".join(
+        f'{{"object": "organization.costs.result", "amount": {{"value": {value}, "currency": "usd"}}, '
+        f'"line_item": "{item}", "project_id": {json.dumps(project)}}}'
+        for value, item, project in results
+    )
+    return (
+        f'{{"object": "page", "data": [{{"object": "bucket", "start_time": {start}, "end_time": {start + 86400}, '
+        f'"results": [{items}]}}], "has_more": false, "next_page": null}}'
+    )
+
+
+def test_a_restated_export_replaces_the_lines_of_its_period(tmp_path, db):
+    (first,) = load(db, "openai_costs.json")
+    restated = tmp_path / "openai_costs_2026-11-03.json"
+    # 2026-11-03 again, with new amounts for the organisation's and proj_b's lines
+    restated.write_text(
+        _costs_page(
+            1793664000,
+            [
+                ("0.9", "gpt-4.1-2025-04-14, output", None),
+                ("2.5", "priority | gpt-5.6-sol, output, long context", "proj_b"),
+            ],
+        )
+    )
+    (second,) = load(db, str(restated))
+    assert (second.status, second.rows_loaded, second.rows_replaced) == ("loaded", 2, 2)
+    # 4.879330789013 - 0.895874 - 2.000000000001 + 0.9 + 2.5 = 5.383456789012: replaced, not added
+    assert rows(db, "SELECT sum(BilledCost), count(*) FROM raw.billing_lines") == [(Decimal("5.383456789012"), 6)]
+    # proj_a's lines of 2026-11-02 are not in the restated period: untouched
+    assert rows(db, "SELECT count(*) FROM raw.billing_lines WHERE load_id = ?", first.load_id) == [(4,)]
+    assert rows(db, "SELECT rows_replaced, replaced_load_ids FROM raw.loads WHERE load_id = ?", second.load_id) == [
+        (2, str(first.load_id))
+    ]
+    # the earlier file again is already loaded: it does not undo the restatement
+    (again,) = load(db, "openai_costs.json")
+    assert again.status == "already loaded"
+    assert rows(db, "SELECT sum(BilledCost) FROM raw.billing_lines") == [(Decimal("5.383456789012"),)]
+
+
+def test_another_account_is_not_a_restatement(tmp_path, db):
+    load(db, "openai_costs.json")
+    other = tmp_path / "other_project.json"
+    other.write_text(_costs_page(1793664000, [("1", "gpt-4.1-2025-04-14, input", "proj_c")]))
+    (result,) = load(db, str(other))
+    assert result.rows_replaced == 0
+    assert rows(db, "SELECT sum(BilledCost) FROM raw.billing_lines") == [(Decimal("5.879330789013"),)]
