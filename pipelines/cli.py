@@ -261,9 +261,13 @@ def prices_list(
 
 @prices_app.command("check")
 def prices_check(db: DbOption = None, prices: PricesOption = None) -> None:
-    """Validate the catalog, then list logged models with no price at their time (exit 1 if any)."""
-    from pipelines.build import unpriced_calls
-    from pipelines.console import unpriced_table
+    """Validate the catalog, then list logged models with no price at their time (exit 1 if any).
+
+    Model names billing exports use that resolve to no priced model are listed too; they
+    do not fail the check (a bill may name models the team's routing does not use).
+    """
+    from pipelines.build import health_findings
+    from pipelines.console import unmapped_billed_table, unpriced_table
     from pipelines.prices import build_price_book
     from pipelines.warehouse import Warehouse
 
@@ -273,7 +277,10 @@ def prices_check(db: DbOption = None, prices: PricesOption = None) -> None:
     if not Warehouse.at(db).path.exists():
         out.print(f"no warehouse at {Warehouse.at(db).path} yet: nothing logged to check", highlight=False)
         return
-    missing = unpriced_calls(db, book)
+    findings = health_findings(db, book)
+    if findings["unmapped billing names"]:
+        out.print(unmapped_billed_table(findings["unmapped billing names"]))
+    missing = findings["unpriced calls"]
     if not missing:
         out.print("every logged call has a price at its time")
         return
