@@ -390,3 +390,35 @@ def test_the_build_maps_billed_names_and_data_health_lists_the_unmapped(db, pric
     result = run_cli("prices", "check", "--db", str(db), "--prices", str(prices_yaml(EMPTY_CATALOG)))
     assert result.returncode == 0, result.stderr
     assert "?/solora-neptune-5.0" in result.stdout
+
+
+def test_the_openai_dashboard_cost_csv(db):
+    (result,) = load(db, "openai_dashboard_costs.csv")
+    assert (result.format, result.rows_read, result.rows_loaded, result.rows_rejected) == ("openai_costs_csv", 5, 3, 2)
+    # 0.8958740000000000 + 0.12345678901200000 + 0.01 = 1.029330789012
+    assert rows(db, "SELECT sum(BilledCost) FROM raw.billing_lines") == [(Decimal("1.029330789012"),)]
+    assert rows(
+        db,
+        """SELECT x_TokenDirection, x_TokenCacheAction, SubAccountId, BillingAccountId,
+            strftime(ChargePeriodStart, '%Y-%m-%d %H:%M') FROM raw.billing_lines ORDER BY source_row""",
+    ) == [
+        ("Input", "Uncached", "proj_4BhN", "org-abc", "2025-10-05 00:00"),
+        ("Output", None, "proj_4BhN", "org-abc", "2025-10-05 00:00"),
+        ("Input", "Read", "org", "org-abc", "2025-10-05 00:00"),
+    ]
+    assert rows(db, "SELECT source_row, reason FROM raw.rejects ORDER BY source_row") == [
+        (5, "empty row: a day without charges"),
+        (6, "amount_value: not a decimal number: n/a"),
+    ]
+
+
+def test_format_forced_and_gzip(tmp_path, db):
+    import gzip
+
+    packed = tmp_path / "costs.json.gz"
+    packed.write_bytes(gzip.compress((BILLING / "openai_costs.json").read_bytes()))
+    result = run_cli("ingest", "billing", str(packed), "--format", "openai_costs", "--db", str(db), check=True)
+    assert "openai_costs" in result.stdout
+    assert rows(db, "SELECT sum(BilledCost) FROM raw.billing_lines") == [(Decimal("4.879330789013"),)]
+    wrong = run_cli("ingest", "billing", str(packed), "--format", "sap", "--db", str(db))
+    assert wrong.returncode == 2 and "--format sap: unknown" in wrong.stderr

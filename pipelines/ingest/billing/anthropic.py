@@ -74,21 +74,20 @@ def stage_costs(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
     no_unreadable(con)
     amount = "(TRY_CAST(trim(r.amount) AS DECIMAL(38, 16)) * 0.01)"  # cents -> the currency, exactly
     meter = " ".join(f"WHEN {quote(k)} THEN {quote(v)}" for k, v in COST_TYPES.items())
+    rejected = reasons(
+        *decimal_check("r.amount", amount, "amount", required=True),
+        ("r.currency IS NULL", "'currency: missing'"),
+        ("period_start IS NULL OR period_end IS NULL", "'starting_at/ending_at: missing or not a timestamp'"),
+        ("period_end <= period_start", "'ending_at: not after starting_at'"),
+        (
+            f"r.token_type IS NOT NULL AND {_token_case('r.token_type', 0)} IS NULL",
+            "'token_type: unknown value ' || r.token_type",
+        ),
+    )
     con.execute(
         f"""CREATE TEMP TABLE __billing AS
         SELECT source_row,
-            {
-            reasons(
-                *decimal_check("r.amount", amount, "amount", required=True),
-                ("r.currency IS NULL", "'currency: missing'"),
-                ("period_start IS NULL OR period_end IS NULL", "'starting_at/ending_at: missing or not a timestamp'"),
-                ("period_end <= period_start", "'ending_at: not after starting_at'"),
-                (
-                    f"r.token_type IS NOT NULL AND {_token_case('r.token_type', 0)} IS NULL",
-                    "'token_type: unknown value ' || r.token_type",
-                ),
-            )
-        } AS reject_reason,
+            {rejected} AS reject_reason,
             to_json(r)::VARCHAR AS x_SourceRecord,
             'anthropic_cost_report' AS x_SourceFormat,
             NULL::VARCHAR AS BillingAccountId,
@@ -133,21 +132,20 @@ def stage_usage(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
     values = ", ".join(f"({quote(k)}, {i})" for i, k in enumerate(counts, start=1))
     tokens = "CASE class_no " + " ".join(f"WHEN {i} THEN {v}" for i, v in enumerate(counts.values(), start=1)) + " END"
     bad = "period_start IS NULL OR period_end IS NULL OR (r.uncached_input_tokens IS NULL AND r.output_tokens IS NULL)"
+    rejected = reasons(
+        ("period_start IS NULL OR period_end IS NULL", "'starting_at/ending_at: missing or not a timestamp'"),
+        (
+            "r.uncached_input_tokens IS NULL AND r.output_tokens IS NULL",
+            "'uncached_input_tokens, output_tokens: missing'",
+        ),
+    )
     con.execute(
         f"""CREATE TEMP TABLE __billing AS
         WITH classes AS (
             SELECT res.*, c.* FROM {_results(source, USAGE_RESULT)} res, (VALUES {values}) c(token_type, class_no)
         )
         SELECT source_row,
-            {
-            reasons(
-                ("period_start IS NULL OR period_end IS NULL", "'starting_at/ending_at: missing or not a timestamp'"),
-                (
-                    "r.uncached_input_tokens IS NULL AND r.output_tokens IS NULL",
-                    "'uncached_input_tokens, output_tokens: missing'",
-                ),
-            )
-        } AS reject_reason,
+            {rejected} AS reject_reason,
             to_json(r)::VARCHAR AS x_SourceRecord,
             'anthropic_usage_report' AS x_SourceFormat,
             NULL::VARCHAR AS BillingAccountId,

@@ -204,22 +204,21 @@ def stage_openai_csv(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None
     start = f"coalesce({timestamp_sql(col('start_time_iso'))}, {timestamp_sql(col('start_time'))})"
     end = f"coalesce({timestamp_sql(col('end_time_iso'))}, {timestamp_sql(col('end_time'))})"
     parsed = openai_line_item(col("line_item"))
+    rejected = reasons(
+        # the export writes days without data as rows of empty fields: counted and said, not loaded
+        (f"{col('amount_value')} IS NULL AND {col('line_item')} IS NULL", "'empty row: a day without charges'"),
+        (f"{col('amount_value')} IS NULL AND {col('line_item')} IS NOT NULL", "'amount_value: missing'"),
+        *decimal_check(col("amount_value"), amount, "amount_value"),
+        (f"{col('amount_currency')} IS NULL AND {col('line_item')} IS NOT NULL", "'amount_currency: missing'"),
+        ("period_start IS NULL OR period_end IS NULL", "'start_time/end_time: missing or not a timestamp'"),
+    )
     con.execute(
         f"""CREATE TEMP TABLE __billing AS
         WITH rows AS (
             SELECT *, {start} AS period_start, {end} AS period_end, {parsed} AS parsed
             FROM __rows WHERE early_reason IS NULL
-            -- days without data are exported as rows with empty fields: nothing to bill, nothing lost
-            AND NOT ({col("amount_value")} IS NULL AND {col("line_item")} IS NULL)
         )
-        SELECT source_row,
-            {
-            reasons(
-                *decimal_check(col("amount_value"), amount, "amount_value", required=True),
-                (f"{col('amount_currency')} IS NULL", "'amount_currency: missing'"),
-                ("period_start IS NULL OR period_end IS NULL", "'start_time/end_time: missing or not a timestamp'"),
-            )
-        } AS reject_reason,
+        SELECT source_row, {rejected} AS reject_reason,
             raw_record AS x_SourceRecord,
             'openai_costs_csv' AS x_SourceFormat,
             {col("organization_id")} AS BillingAccountId,

@@ -42,18 +42,17 @@ def _results(source: SourceFile, result_type: str) -> str:
 def stage_costs(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
     no_unreadable(con)
     label = openai_line_item("r.line_item")
+    rejected = reasons(
+        ("r.amount.value IS NULL", "'amount.value: missing'"),
+        ("r.amount.currency IS NULL", "'amount.currency: missing'"),
+        ("period_start IS NULL OR period_end IS NULL", "'bucket start_time/end_time: missing'"),
+        ("period_end <= period_start", "'bucket end_time: not after start_time'"),
+    )
     con.execute(
         f"""CREATE TEMP TABLE __billing AS
         WITH results AS (SELECT *, {label} AS parsed FROM {_results(source, COST_RESULT)})
         SELECT source_row,
-            {
-            reasons(
-                ("r.amount.value IS NULL", "'amount.value: missing'"),
-                ("r.amount.currency IS NULL", "'amount.currency: missing'"),
-                ("period_start IS NULL OR period_end IS NULL", "'bucket start_time/end_time: missing'"),
-                ("period_end <= period_start", "'bucket end_time: not after start_time'"),
-            )
-        } AS reject_reason,
+            {rejected} AS reject_reason,
             to_json(r)::VARCHAR AS x_SourceRecord,
             'openai_costs' AS x_SourceFormat,
             r.organization_id AS BillingAccountId,
@@ -98,6 +97,12 @@ def stage_usage(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
         "coalesce(r.input_uncached_tokens, "
         "r.input_tokens - coalesce(r.input_cached_tokens, 0) - coalesce(r.input_cache_write_tokens, 0))"
     )
+    rejected = reasons(
+        ("r.input_tokens IS NULL", "'input_tokens: missing'"),
+        ("r.output_tokens IS NULL", "'output_tokens: missing'"),
+        ("period_start IS NULL OR period_end IS NULL", "'bucket start_time/end_time: missing'"),
+        (f"{uncached} < 0", "'input_cached_tokens + input_cache_write_tokens: more than input_tokens'"),
+    )
     con.execute(
         f"""CREATE TEMP TABLE __billing AS
         WITH results AS (SELECT * FROM {_results(source, USAGE_RESULT)}),
@@ -112,14 +117,7 @@ def stage_usage(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
             FROM classes
         )
         SELECT source_row,
-            {
-            reasons(
-                ("r.input_tokens IS NULL", "'input_tokens: missing'"),
-                ("r.output_tokens IS NULL", "'output_tokens: missing'"),
-                ("period_start IS NULL OR period_end IS NULL", "'bucket start_time/end_time: missing'"),
-                (f"{uncached} < 0", "'input_cached_tokens + input_cache_write_tokens: more than input_tokens'"),
-            )
-        } AS reject_reason,
+            {rejected} AS reject_reason,
             to_json(r)::VARCHAR AS x_SourceRecord,
             'openai_usage' AS x_SourceFormat,
             NULL::VARCHAR AS BillingAccountId,
