@@ -422,3 +422,16 @@ def test_format_forced_and_gzip(tmp_path, db):
     assert rows(db, "SELECT sum(BilledCost) FROM raw.billing_lines") == [(Decimal("4.879330789013"),)]
     wrong = run_cli("ingest", "billing", str(packed), "--format", "sap", "--db", str(db))
     assert wrong.returncode == 2 and "--format sap: unknown" in wrong.stderr
+
+
+def test_an_openai_amount_that_is_not_a_number_is_one_reject(tmp_path, db):
+    costs = tmp_path / "costs.json"
+    costs.write_text(
+        _costs_page(
+            1793577600, [("0.25", "gpt-4.1-2025-04-14, input", "p"), ('"n/a"', "gpt-4.1-2025-04-14, output", "p")]
+        )
+    )
+    (result,) = load(db, str(costs))
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (2, 1, 1)
+    assert rows(db, "SELECT sum(BilledCost) FROM raw.billing_lines") == [(Decimal("0.25"),)]
+    assert rows(db, "SELECT source_row, reason FROM raw.rejects") == [(2, "amount.value: not a decimal number: n/a")]
