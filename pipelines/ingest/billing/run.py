@@ -89,6 +89,8 @@ def _loader(
     fmt: Format, stage: Callable[[duckdb.DuckDBPyConnection, SourceFile], None]
 ) -> Callable[[duckdb.DuckDBPyConnection, SourceFile, int], Counts]:
     def load(con: duckdb.DuckDBPyConnection, source: SourceFile, load_id: int) -> Counts:
+        # Rows are numbered in file order (source_row): DuckDB must keep that order while staging.
+        con.execute("SET preserve_insertion_order = true")
         stage(con, source)
         return load_staged(con, source, load_id, fmt.target)
 
