@@ -48,8 +48,6 @@ TEXT = (
     "ResourceId",
     "Tags",
 )
-MONEY_COLUMNS = ("EffectiveCost", "ListCost", "ContractedCost")
-QUANTITIES = ("PricingQuantity", "ConsumedQuantity")
 
 
 def _block(text: str) -> str:
@@ -60,20 +58,23 @@ def _block(text: str) -> str:
     )
 
 
-def stage(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
-    columns = stage_rows(con, source)
+DECIMALS = {
+    "BilledCost": MONEY,
+    "EffectiveCost": MONEY,
+    "ListCost": MONEY,
+    "ContractedCost": MONEY,
+    "PricingQuantity": MONEY,
+    "ConsumedQuantity": MONEY,
+    "ListUnitPrice": UNIT_PRICE,
+}
+TIMESTAMPS = ("ChargePeriodStart", "ChargePeriodEnd", "BillingPeriodStart", "BillingPeriodEnd")
 
-    def col(*names: str) -> str:
-        return text_column(columns, *names)
 
-    def dec(name: str, type_: str = MONEY) -> str:
-        return f"TRY_CAST({col(name)} AS {type_})"
-
-    billed = dec("BilledCost")
-    checks: list[tuple[str, str]] = [
-        *decimal_check(col("BilledCost"), billed, "BilledCost", required=True),
-        *(c for name in MONEY_COLUMNS + QUANTITIES for c in decimal_check(col(name), dec(name), name)),
-        *decimal_check(col("ListUnitPrice"), dec("ListUnitPrice", UNIT_PRICE), "ListUnitPrice"),
+def _checks(has_zone: bool) -> list[tuple[str, str]]:
+    """Why a row is rejected, over its text (`t_` columns) and parsed values (`v_`)."""
+    checks = [
+        *decimal_check("t_BilledCost", "v_BilledCost", "BilledCost", required=True),
+        *(c for name in DECIMALS if name != "BilledCost" for c in decimal_check(f"t_{name}", f"v_{name}", name)),
         ("currency IS NULL", "'BillingCurrency: missing'"),
         (
             "NOT regexp_full_match(currency, '[A-Z]{3}')",
@@ -81,44 +82,55 @@ def stage(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
         ),
         (
             "category IS NULL",
-            "'ChargeCategory: not one of " + ", ".join(CATEGORIES) + ": ' || coalesce(category_text, 'missing')",
+            "'ChargeCategory: not one of " + ", ".join(CATEGORIES) + ": ' || coalesce(t_ChargeCategory, 'missing')",
         ),
         (
-            f"{col('ChargeClass')} IS NOT NULL AND lower({col('ChargeClass')}) <> 'correction'",
-            f"'ChargeClass: not Correction: ' || left({col('ChargeClass')}, 40)",
+            "t_ChargeClass IS NOT NULL AND lower(t_ChargeClass) <> 'correction'",
+            "'ChargeClass: not Correction: ' || left(t_ChargeClass, 40)",
         ),
     ]
-    for name in ("ChargePeriodStart", "ChargePeriodEnd", "BillingPeriodStart", "BillingPeriodEnd"):
-        required = name.startswith("Charge")
-        if required:
-            checks.append((f"{col(name)} IS NULL", quote(f"{name}: missing")))
+    for name in TIMESTAMPS:
+        if name.startswith("Charge"):
+            checks.append((f"t_{name} IS NULL", quote(f"{name}: missing")))
         checks.append(
             (
-                f"{col(name)} IS NOT NULL AND {timestamp_sql(col(name))} IS NULL",
-                f"{quote(name + ': not a timestamp: ')} || left({col(name)}, 40)",
+                f"t_{name} IS NOT NULL AND v_{name} IS NULL",
+                f"{quote(name + ': not a timestamp: ')} || left(t_{name}, 40)",
             )
         )
-    checks.append(("period_end < period_start", "'ChargePeriodEnd: before ChargePeriodStart'"))
-    if "availabilityzone" in columns:
+    checks.append(("v_ChargePeriodEnd < v_ChargePeriodStart", "'ChargePeriodEnd: before ChargePeriodStart'"))
+    if has_zone:
         # A zone is a name; a number there means the row's values slid a column (FOCUS sample's Microsoft rows).
-        zone = col("AvailabilityZone")
         checks.append(
             (
-                f"TRY_CAST({zone} AS DOUBLE) IS NOT NULL",
-                f"'AvailabilityZone: holds a number (' || left({zone}, 20) || '): the row''s columns are shifted'",
+                "TRY_CAST(t_AvailabilityZone AS DOUBLE) IS NOT NULL",
+                "'AvailabilityZone: holds a number (' || left(t_AvailabilityZone, 20) || '): "
+                "the row''s columns are shifted'",
             )
         )
+    return checks
 
+
+def stage(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
+    columns = stage_rows(con, source)
+
+    def col(*names: str) -> str:
+        return text_column(columns, *names)
+
+    # Each value is read from its text once (t_), parsed once (v_); checks and output reuse them.
+    texts = {name: col(name) for name in (*DECIMALS, *TIMESTAMPS, "ChargeCategory", "ChargeClass", "AvailabilityZone")}
+    text_sql = ", ".join(f"{sql} AS t_{name}" for name, sql in texts.items())
+    typed_sql = ", ".join(
+        [f"TRY_CAST(t_{name} AS {type_}) AS v_{name}" for name, type_ in DECIMALS.items()]
+        + [f"{timestamp_sql('t_' + name)} AS v_{name}" for name in TIMESTAMPS]
+    )
     provider_name = col("ServiceProviderName", "ProviderName")
     sellers = ", ".join(col(n) for n in ("HostProviderName", "InvoiceIssuerName", "ServiceName", "PublisherName"))
-    context = f"lower(concat_ws(' ', {provider_name}, {sellers}))"
     labels = ", ".join(col(n) for n in ("x_UsageType", "x_SkuMeterName", "SkuMeter", "ChargeDescription"))
-    label = f"coalesce({labels})"
     is_ai = (
-        f"({col('ServiceCategory')} = '{AI_SERVICE_CATEGORY}' OR regexp_matches({context}, "
+        f"(service_category = '{AI_SERVICE_CATEGORY}' OR regexp_matches(context, "
         "'openai|bedrock|vertex|cognitive|foundry|generative|gemini') OR regexp_matches(lower(label), 'tokens?\\b'))"
     )
-    details = f"TRY_CAST({col('SkuPriceDetails')} AS JSON)"
     # tokens in one pricing unit: Microsoft's block size, its unit text, FOCUS's PricingUnit, a '1M' meter
     block = (
         f"coalesce(TRY_CAST({col('x_PricingBlockSize')} AS BIGINT), {_block(col('x_PricingUnitDescription'))}, "
@@ -127,46 +139,44 @@ def stage(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
     category = " ".join(f"WHEN '{c.lower()}' THEN '{c}'" for c in CATEGORIES)
     con.execute(
         f"""CREATE TEMP TABLE __billing AS
-        WITH rows AS (
-            SELECT *, upper({col("BillingCurrency")}) AS currency,
-                {col("ChargeCategory")} AS category_text,
-                CASE lower({col("ChargeCategory")}) {category} END AS category,
-                {timestamp_sql(col("ChargePeriodStart"))} AS period_start,
-                {timestamp_sql(col("ChargePeriodEnd"))} AS period_end,
-                {label} AS label, {context} AS context, {details} AS details
+        WITH texts AS (
+            SELECT *, {text_sql}, upper({col("BillingCurrency")}) AS currency,
+                coalesce({labels}) AS label, lower(concat_ws(' ', {provider_name}, {sellers})) AS context,
+                {col("ServiceCategory")} AS service_category, TRY_CAST({col("SkuPriceDetails")} AS JSON) AS details
             FROM __rows WHERE early_reason IS NULL
         ),
+        typed AS (
+            SELECT *, {typed_sql}, CASE lower(t_ChargeCategory) {category} END AS category FROM texts
+        ),
         parsed AS (
-            SELECT *, CASE
+            SELECT *, {is_ai} AS is_ai_row, CASE
                 WHEN details ->> 'TokenDirection' IS NOT NULL OR details ->> 'ModelId' IS NOT NULL THEN {{
                     'model': details ->> 'ModelId', 'direction': details ->> 'TokenDirection',
                     'cache_action': details ->> 'TokenCacheAction', 'cache_ttl': NULL::VARCHAR,
                     'service_tier': NULL::VARCHAR, 'context_tier': NULL::VARCHAR}}
-                WHEN ({bedrock_usage_type("label")}).direction IS NOT NULL THEN {bedrock_usage_type("label")}
                 WHEN NOT {is_ai} THEN NULL
+                WHEN contains(label, '-tokens') OR contains(label, '-token-count') THEN {bedrock_usage_type("label")}
                 -- an Azure meter names a direction (Inp, Outp, cached) or tokens; 'Data Transfer Out' is not one
                 WHEN regexp_matches(context, 'microsoft|azure')
                     AND regexp_matches(lower(label), 'token|\\binp|\\boutp|cached') THEN {azure_meter("label")}
                 WHEN regexp_matches(context, 'google') THEN {vertex_sku("label")}
                 WHEN regexp_matches(context, 'openai') THEN {openai_line_item("label")}
             END AS ai
-            FROM rows
+            FROM typed
         )
         SELECT source_row,
-            {reasons(*checks)} AS reject_reason,
+            {reasons(*_checks("availabilityzone" in columns))} AS reject_reason,
             raw_record AS x_SourceRecord,
             'focus' AS x_SourceFormat,
             {", ".join(f"{col(name)} AS {name}" for name in TEXT)},
             currency AS BillingCurrency,
-            {timestamp_sql(col("BillingPeriodStart"))} AS BillingPeriodStart,
-            {timestamp_sql(col("BillingPeriodEnd"))} AS BillingPeriodEnd,
-            period_start AS ChargePeriodStart,
-            period_end AS ChargePeriodEnd,
+            v_BillingPeriodStart AS BillingPeriodStart,
+            v_BillingPeriodEnd AS BillingPeriodEnd,
+            v_ChargePeriodStart AS ChargePeriodStart,
+            v_ChargePeriodEnd AS ChargePeriodEnd,
             category AS ChargeCategory,
-            CASE WHEN {col("ChargeClass")} IS NOT NULL THEN 'Correction' END AS ChargeClass,
-            {billed} AS BilledCost,
-            {", ".join(f"{dec(name)} AS {name}" for name in MONEY_COLUMNS + QUANTITIES)},
-            {dec("ListUnitPrice", UNIT_PRICE)} AS ListUnitPrice,
+            CASE WHEN t_ChargeClass IS NOT NULL THEN 'Correction' END AS ChargeClass,
+            {", ".join(f"v_{name} AS {name}" for name in DECIMALS)},
             {provider_name} AS ServiceProviderName,
             {col("HostProviderName")} AS HostProviderName,
             CASE WHEN ai.direction IS NOT NULL OR ai.model IS NOT NULL
@@ -180,10 +190,11 @@ def stage(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
             CASE WHEN ai.direction IS NOT NULL THEN CASE
                 -- Vertex AI counts a token SKU's usage in tokens whatever its unit says
                 WHEN lower({col("ConsumedUnit")}) LIKE 'token%' OR regexp_matches(context, 'google')
-                    THEN TRY_CAST({dec("ConsumedQuantity")} AS BIGINT)
-                ELSE TRY_CAST({dec("PricingQuantity")} * {block} AS BIGINT) END END AS x_TokenCount,
-            CASE WHEN ai IS NOT NULL THEN label END AS x_RawLineItem,
-            {col("BilledCost")} AS x_AmountRaw,
+                    THEN TRY_CAST(v_ConsumedQuantity AS BIGINT)
+                ELSE TRY_CAST(v_PricingQuantity * {block} AS BIGINT) END END AS x_TokenCount,
+            -- the label parsed, or left unparsed on an AI row (flagged by its NULL direction)
+            CASE WHEN ai IS NOT NULL OR is_ai_row THEN label END AS x_RawLineItem,
+            t_BilledCost AS x_AmountRaw,
             'major' AS x_AmountScale
         FROM parsed"""
     )
