@@ -487,3 +487,14 @@ def test_an_openai_amount_that_is_not_a_number_is_one_reject(tmp_path, db):
     assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (2, 1, 1)
     assert rows(db, "SELECT sum(BilledCost) FROM raw.billing_lines") == [(Decimal("0.25"),)]
     assert rows(db, "SELECT source_row, reason FROM raw.rejects") == [(2, "amount.value: not a decimal number: n/a")]
+
+
+def test_a_broken_file_fails_alone_and_the_run_exits_2(tmp_path, db):
+    folder = tmp_path / "bills"
+    folder.mkdir()
+    shutil.copy(BILLING / "anthropic_cost_report.json", folder)
+    (folder / "truncated.json").write_text('{"data": [{"starting_at": "2026-11-02T00:00:00Z", "results": [')
+    result = run_cli("ingest", "billing", str(folder), "--db", str(db))
+    assert result.returncode == 2
+    assert f"{folder / 'truncated.json'}: cannot read as json" in result.stderr
+    assert rows(db, "SELECT format, rows_loaded FROM raw.loads") == [("anthropic_cost_report", 5)]

@@ -67,13 +67,22 @@ def run_ingest_billing(
         raise UserError(f"--format {forced}: unknown (expected one of {', '.join(FORMATS)})")
     files, skipped = expand(paths, FILE_TYPES)
     with Warehouse.at(db).writer("ingest billing") as con:
-        formats = {s.path: forced or detect(con, s) for s in files if s.size_bytes}
+        formats: dict[Path, str | Unreadable] = {}
+        for source in files:
+            if source.size_bytes:
+                try:
+                    formats[source.path] = forced or detect(con, source)
+                except Unreadable as exc:  # fails alone; a file of an unknown kind stops the run here
+                    formats[source.path] = exc
         results = []
         for i, source in enumerate(files, start=1):
             if source.size_bytes == 0:
                 results.append(LoadResult(source.path, source.label, "empty"))
                 continue
-            fmt = FORMATS[formats[source.path]]
+            if isinstance(found := formats[source.path], Unreadable):
+                results.append(LoadResult(source.path, source.label, "failed", error=str(found)))
+                continue
+            fmt = FORMATS[found]
             label = f"[{i}/{len(files)}] {source.path.name}"
             loaders = [(_loader(fmt, fmt.stage), "loading")]
             if fmt.fallback is not None:
@@ -97,6 +106,10 @@ def _loader(
     return load
 
 
+class Unreadable(UserError):
+    """A file DuckDB cannot read as its file type (broken JSON, a bad Parquet footer)."""
+
+
 def detect(con: duckdb.DuckDBPyConnection, source: SourceFile) -> str:
     """The billing format of a file, from its content: JSON keys, CSV header or Parquet schema."""
     try:
@@ -116,7 +129,10 @@ def detect(con: duckdb.DuckDBPyConnection, source: SourceFile) -> str:
                 return "anthropic_cost_report"
             columns: set[str] = set()
         elif source.format == "csv":
-            columns = set(readers.inspect(con, source).header)
+            try:
+                columns = set(readers.inspect(con, source).header)
+            except UserError as exc:
+                raise Unreadable(str(exc)) from exc
         else:
             columns = {
                 row[0]
@@ -125,7 +141,7 @@ def detect(con: duckdb.DuckDBPyConnection, source: SourceFile) -> str:
                 ).fetchall()
             }
     except duckdb.Error as exc:
-        raise UserError(f"{source.path}: cannot read as {source.label}: {first_line(exc)}") from exc
+        raise Unreadable(f"{source.path}: cannot read as {source.label}: {first_line(exc)}") from exc
     if {"BilledCost", "ChargePeriodStart"} <= columns:
         return "focus"
     if {"amount_value", "line_item", "start_time"} <= columns:
