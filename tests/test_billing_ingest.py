@@ -498,3 +498,23 @@ def test_a_broken_file_fails_alone_and_the_run_exits_2(tmp_path, db):
     assert result.returncode == 2
     assert f"{folder / 'truncated.json'}: cannot read as json" in result.stderr
     assert rows(db, "SELECT format, rows_loaded FROM raw.loads") == [("anthropic_cost_report", 5)]
+
+
+def _focus_file(path: Path, issuer: str, cost: str) -> Path:
+    path.write_text(
+        "BilledCost,BillingCurrency,ChargePeriodStart,ChargePeriodEnd,ChargeCategory,InvoiceIssuerName,SubAccountId\n"
+        f"{cost},USD,2026-11-01T00:00:00Z,2026-11-02T00:00:00Z,Usage,{issuer},\n"
+        f"{cost},USD,2026-11-02T00:00:00Z,2026-11-03T00:00:00Z,Usage,{issuer},\n"
+    )
+    return path
+
+
+def test_a_restated_focus_export_replaces_only_its_issuer_and_account(tmp_path, db):
+    load(db, str(_focus_file(tmp_path / "aws_v1.csv", "AWS", "1.00")))
+    # another cloud, the same empty account and days: not a restatement
+    (other,) = load(db, str(_focus_file(tmp_path / "azure.csv", "Microsoft", "2.00")))
+    assert other.rows_replaced == 0
+    (restated,) = load(db, str(_focus_file(tmp_path / "aws_v2.csv", "AWS", "1.50")))
+    assert restated.rows_replaced == 2
+    # AWS 2 x 1.50 + Microsoft 2 x 2.00 = 7.00
+    assert rows(db, "SELECT sum(BilledCost), count(*) FROM raw.billing_lines") == [(Decimal("7"), 4)]

@@ -6,6 +6,8 @@ month, so a second export of a period is not more spend, it is the spend. For ea
 earlier loads hold for that source and account and that start inside the period the
 new file covers for it ([earliest ChargePeriodStart, latest ChargePeriodEnd)) are
 deleted before the new lines go in. The same file again is skipped earlier (sha256).
+The issuer of the bill (InvoiceIssuerName; for usage reports, the provider) is part of the
+account, so two clouds' FOCUS files that both leave accounts empty never replace each other.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ import duckdb
 
 def restate(con: duckdb.DuckDBPyConnection, load_id: int, target: str) -> tuple[int, str | None]:
     """Delete the lines the staged file restates; (lines deleted, the load ids they came from)."""
+    issuer = "InvoiceIssuerName" if target == "raw.billing_lines" else "ServiceProviderName"
     con.execute(
-        """CREATE TEMP TABLE __covers AS
-        SELECT x_SourceFormat, BillingAccountId, SubAccountId,
+        f"""CREATE TEMP TABLE __covers AS
+        SELECT x_SourceFormat, {issuer} AS issuer, BillingAccountId, SubAccountId,
             min(ChargePeriodStart) AS covers_from, max(ChargePeriodEnd) AS covers_until
         FROM __billing WHERE reject_reason IS NULL GROUP BY ALL"""
     )
@@ -25,6 +28,7 @@ def restate(con: duckdb.DuckDBPyConnection, load_id: int, target: str) -> tuple[
         f"""CREATE TEMP TABLE __replaced AS
         SELECT t.rowid AS line_rowid, t.load_id FROM {target} t JOIN __covers c
             ON t.x_SourceFormat = c.x_SourceFormat
+            AND t.{issuer} IS NOT DISTINCT FROM c.issuer
             AND t.BillingAccountId IS NOT DISTINCT FROM c.BillingAccountId
             AND t.SubAccountId IS NOT DISTINCT FROM c.SubAccountId
             AND t.ChargePeriodStart >= c.covers_from AND t.ChargePeriodStart < c.covers_until
