@@ -518,3 +518,9 @@ def test_a_restated_focus_export_replaces_only_its_issuer_and_account(tmp_path, 
     assert restated.rows_replaced == 2
     # AWS 2 x 1.50 + Microsoft 2 x 2.00 = 7.00
     assert rows(db, "SELECT sum(BilledCost), count(*) FROM raw.billing_lines") == [(Decimal("7"), 4)]
+
+
+def test_a_forced_format_of_another_file_type_fails_the_file(db):
+    (result,) = load(db, "openai_costs.json", fmt="focus")
+    assert result.status == "failed"
+    assert result.error.endswith("openai_costs.json: --format focus reads CSV or Parquet, not json")

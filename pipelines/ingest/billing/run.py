@@ -39,6 +39,11 @@ class Format:
     # tried when `stage` fails on a value its typed reader refuses: a slower, lenient read
     fallback: Callable[[duckdb.DuckDBPyConnection, SourceFile], None] | None = None
 
+    @property
+    def reads_json(self) -> bool:
+        """Whether the format is JSON pages (else CSV or Parquet)."""
+        return self.name not in ("focus", "openai_costs_csv")
+
 
 FORMATS = {
     f.name: f
@@ -83,6 +88,11 @@ def run_ingest_billing(
                 results.append(LoadResult(source.path, source.label, "failed", error=str(found)))
                 continue
             fmt = FORMATS[found]
+            if (source.format == "json") != fmt.reads_json:
+                reads = "JSON" if fmt.reads_json else "CSV or Parquet"
+                error = f"{source.path}: --format {fmt.name} reads {reads}, not {source.label}"
+                results.append(LoadResult(source.path, fmt.name, "failed", error=error))
+                continue
             label = f"[{i}/{len(files)}] {source.path.name}"
             loaders = [(_loader(fmt, fmt.stage), "loading")]
             if fmt.fallback is not None:
