@@ -41,10 +41,11 @@ periods as (
         lead(effective_from) over (partition by provider, model, service_tier order by effective_from)
             as effective_to
     from raw.prices
+    where window_name is null  -- time-of-day windows are not modelled here
 ),
 
 priced_tiers as (
-    select distinct provider, model, service_tier from raw.prices
+    select distinct provider, model, service_tier from raw.prices where window_name is null
 ),
 
 -- the price row in force on the call's date, for its tier or else the default tier
@@ -179,7 +180,11 @@ def pandas_route_weekly(parquet: str, warehouse: str, out: str) -> None:
 
     calls = pd.read_parquet(parquet, columns=PANDAS_COLUMNS)
     con = duckdb.connect(warehouse, read_only=True)
-    prices = con.execute("SELECT * FROM raw.prices").df()
+    prices = con.execute(
+        """SELECT * EXCLUDE (window_weekdays)
+               REPLACE (cast(timezone('UTC', effective_from) AS timestamp) AS effective_from)
+           FROM raw.prices WHERE window_name IS NULL"""  # time-of-day windows are not modelled here
+    ).df()
     model_map = con.execute("SELECT provider, model, price_provider, price_model FROM raw.model_map").df()
     con.close()
 
