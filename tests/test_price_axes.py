@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import duckdb
 import pytest
 
 from pipelines.errors import UserError
@@ -63,8 +64,13 @@ CASES = [
 ]
 
 
-@pytest.fixture
-def con(tmp_path, warehouse, prices_yaml):
+@pytest.fixture(scope="module")
+def con(tmp_path_factory):
+    """One warehouse for the module's read-only tests: ingest and build once."""
+    from pipelines.build import run_build
+    from pipelines.ingest.logs import run_ingest_logs
+
+    tmp_path = tmp_path_factory.mktemp("axes")
     rows = [call(cid, cid, ts, model="m-peak", **extra) for cid, ts, extra, _, _ in CASES]
     rows += [
         # m-local: 1.00 / 4.00 -> 0.0014; in its Shanghai office hours (UTC+8) x 3 = 0.0042
@@ -85,8 +91,20 @@ def con(tmp_path, warehouse, prices_yaml):
         call("us_newer", "r4", "2026-08-20T12:00:00Z", model="m-peak", region="us"),
         call("us_peak_newer", "r5", "2026-08-20T02:00:00Z", model="m-peak", region="us"),
         call("us_local", "r6", "2026-08-20T12:00:00Z", model="m-local", region="us"),
+        # logged costs, Tuesday 2026-08-25 at noon (off-peak, 0.0007 each by our prices)
+        call("logged_high", "d1", "2026-08-25T12:00:00Z", model="m-peak", logged_cost_usd=0.0008),
+        call("logged_same", "d2", "2026-08-25T12:00:00Z", model="m-peak", logged_cost_usd=0.0007),
+        call("logged_none", "d3", "2026-08-25T12:00:00Z", model="m-peak"),
     ]
-    return warehouse([write_jsonl(tmp_path / "calls.jsonl", rows)], prices_yaml(CATALOG))
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text(CATALOG)
+    db = tmp_path / "warehouse.duckdb"
+    run_ingest_logs(db, [str(write_jsonl(tmp_path / "calls.jsonl", rows))])
+    run_build(db, catalog)
+    connection = duckdb.connect(str(db), read_only=True)
+    connection.execute("SET TimeZone = 'UTC'")
+    yield connection
+    connection.close()
 
 
 def costs(con) -> dict[str, tuple]:
@@ -154,6 +172,19 @@ def test_components_add_up(con):
            + cache_write_cost_usd + output_cost_usd + web_search_cost_usd + regional_uplift_cost_usd"""
     ).fetchone()
     assert bad == (0,)
+
+
+def test_logged_cost_drift(con):
+    # 3 calls, 2 with a logged cost: logged 0.0008 + 0.0007 = 0.0015, estimated 2 x 0.0007 =
+    # 0.0014, drift 0.0001 = 1/15 of the logged cost
+    got = con.execute(
+        """SELECT calls, calls_with_logged_cost, compared_calls, logged_cost_usd, estimated_cost_usd, drift_usd,
+                  drift_pct
+           FROM marts.logged_cost_drift WHERE day = DATE '2026-08-25' AND provider = 'acme' AND model = 'm-peak'"""
+    ).fetchall()
+    assert got == [(3, 2, 2, Decimal("0.0015"), Decimal("0.0014"), Decimal("0.0001"), pytest.approx(1 / 15))]
+    # days whose calls log no cost have no row
+    assert con.execute("SELECT count(*) FROM marts.logged_cost_drift").fetchone() == (1,)
 
 
 def test_prices_list_shows_windows_fees_and_uplifts(tmp_path, prices_yaml):
