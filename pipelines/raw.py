@@ -101,6 +101,8 @@ RAW_DDL = (
     "CREATE SCHEMA IF NOT EXISTS raw",
     "CREATE SEQUENCE IF NOT EXISTS raw.load_id_seq START 1",
     calls_ddl("raw.calls"),
+    # Fields added since a warehouse was created (ingest inserts by column name).
+    "ALTER TABLE raw.calls ADD COLUMN IF NOT EXISTS web_search_calls BIGINT DEFAULT 0",
     """CREATE TABLE IF NOT EXISTS raw.loads (
         load_id BIGINT PRIMARY KEY,
         source_path VARCHAR NOT NULL,

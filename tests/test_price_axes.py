@@ -259,3 +259,26 @@ def test_uplift_errors_name_the_entry(prices_yaml):
     with pytest.raises(UserError) as raised:
         build_price_book(path)
     assert "regional_uplifts[0] (acme/m*): multiplier: Input should be greater than or equal to 1" in str(raised.value)
+
+
+def test_a_warehouse_from_before_web_search_calls_takes_new_logs(tmp_path, prices_yaml):
+    """raw.calls created without the column gains it (0 for its rows); ingest inserts by name."""
+    from pipelines.build import run_build
+    from pipelines.ingest.fields import calls_ddl
+    from pipelines.ingest.logs import run_ingest_logs
+
+    db = tmp_path / "old.duckdb"
+    old_ddl = "\n".join(line for line in calls_ddl().splitlines() if "web_search_calls" not in line)
+    con = duckdb.connect(str(db))
+    con.execute("CREATE SCHEMA raw")
+    con.execute(old_ddl)
+    con.close()
+    rows = [call("old1", "a1", "2026-08-18T12:00:00Z", model="m-peak", web_search_calls=1)]
+    run_ingest_logs(db, [str(write_jsonl(tmp_path / "calls.jsonl", rows))])
+    run_build(db, prices_yaml(CATALOG))
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        # 0.0007 tokens + 1 web search at 0.01
+        assert con.execute("SELECT cost_usd FROM marts.call_costs").fetchall() == [(Decimal("0.0107"),)]
+    finally:
+        con.close()
