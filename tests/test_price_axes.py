@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from itertools import pairwise
 
 import duckdb
 import pytest
@@ -282,3 +283,21 @@ def test_a_warehouse_from_before_web_search_calls_takes_new_logs(tmp_path, price
         assert con.execute("SELECT cost_usd FROM marts.call_costs").fetchall() == [(Decimal("0.0107"),)]
     finally:
         con.close()
+
+
+def test_published_windows_never_overlap():
+    """A call meets one window row at most: genai-prices' time-of-day prices, as converted."""
+    from pipelines.prices.published import published_models
+
+    windowed = 0
+    for entry in published_models():
+        slots: dict[tuple, list[tuple[int, int]]] = {}
+        for row in entry.rows:
+            if row.window is not None:
+                key = (row.service_tier, row.effective_from)
+                slots.setdefault(key, []).append((row.window_start_minute, row.window_end_minute))
+        for ranges in slots.values():
+            windowed += 1
+            ranges.sort()
+            assert all(end <= start for (_, end), (start, _) in pairwise(ranges)), entry.model
+    assert windowed >= 4  # deepseek-chat, deepseek-reasoner, deepseek-flash, deepseek-v4-*
