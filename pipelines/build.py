@@ -15,7 +15,7 @@ from pipelines import audits, models
 from pipelines.ingest.fields import quote
 from pipelines.prices import PriceBook, Resolution, build_price_book, resolve_models
 from pipelines.prices.billed import resolve_billed
-from pipelines.raw import MODEL_MAP_SCHEMA, PRICES_SCHEMA
+from pipelines.raw import MODEL_MAP_SCHEMA, PRICE_UPLIFTS_SCHEMA, PRICES_SCHEMA
 from pipelines.warehouse import Warehouse, configure
 
 
@@ -81,6 +81,7 @@ def build_models(
     # The models in use only: the thousands of other published models stay out of the
     # warehouse (`routeledger prices list` shows them).
     _replace_table(con, "raw.prices", prices_table(book, used))
+    _replace_table(con, "raw.price_uplifts", uplifts_table(book))
     return resolutions, models.build(con, ordered, on_built)
 
 
@@ -169,10 +170,36 @@ def prices_table(book: PriceBook, models: set[tuple[str, str]] | None = None) ->
                 "long_context_output_usd_per_mtok": r.long_context_output,
                 "model_tier": r.model_tier,
                 "source": r.source,
+                "web_search_usd_per_1k": r.web_search_per_1k,
+                "window_name": r.window,
+                "window_time_zone": r.window_time_zone,
+                "window_weekdays": list(r.window_weekdays) if r.window_weekdays else None,
+                "window_start_minute": r.window_start_minute,
+                "window_end_minute": r.window_end_minute,
             }
             for r in rows
         ],
         schema=PRICES_SCHEMA,
+    )
+
+
+def uplifts_table(book: PriceBook) -> pa.Table:
+    source = f"catalog {book.catalog_path}" if book.catalog_path else "catalog"
+    return pa.Table.from_pylist(
+        [
+            {
+                "provider": u.provider,
+                "model_pattern": u.models,
+                "region": region,
+                "multiplier": u.multiplier,
+                "effective_from": u.effective_from,
+                "priority": index,
+                "source": source,
+            }
+            for index, u in enumerate(book.catalog.regional_uplifts)
+            for region in u.regions
+        ],
+        schema=PRICE_UPLIFTS_SCHEMA,
     )
 
 

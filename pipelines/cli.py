@@ -232,10 +232,12 @@ def prices_list(
 ) -> None:
     """Show effective-dated prices per 1M tokens: your catalog and the models your logs use.
 
+    With their time-of-day windows, web-search fees, and the catalog's regional uplifts.
+
     With --provider or --model, any published model that matches.
     """
     from pipelines.build import models_in_use
-    from pipelines.console import price_table
+    from pipelines.console import price_table, uplift_table
     from pipelines.prices import build_price_book
 
     book = build_price_book(prices)
@@ -251,6 +253,9 @@ def prices_list(
     if not rows:
         raise UserError("no price matches; try a shorter --model or another --provider")
     out.print(price_table(rows))
+    uplifts = [u for u in book.catalog.regional_uplifts if provider is None or u.provider == provider.lower()]
+    if uplifts:
+        out.print(uplift_table(uplifts))
     if not (provider or model):
         out.print(
             f"{len(book.models) - len(shown):,} more published models from genai-prices: "

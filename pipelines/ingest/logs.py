@@ -112,7 +112,7 @@ def _load_direct(
         if limit_check := readers.line_limit_check(source):
             con.execute(limit_check)
         con.execute(
-            f"INSERT INTO raw.calls SELECT {field_list}, {load_id} FROM ({checked}) "
+            f"INSERT INTO raw.calls ({field_list}, load_id) SELECT {field_list}, {load_id} FROM ({checked}) "
             "WHERE reject_reason IS NULL OR error(reject_reason)"
         )
     except duckdb.Error as exc:
@@ -186,7 +186,9 @@ def _load_checked(
         FROM valid v JOIN firsts f USING (call_id) LEFT JOIN loaded l USING (call_id)"""
     )
     con.execute("SET preserve_insertion_order = false")
-    con.execute(f"INSERT INTO raw.calls SELECT {content}, {load_id} FROM __decided WHERE decision = 'load'")
+    con.execute(
+        f"INSERT INTO raw.calls ({content}, load_id) SELECT {content}, {load_id} FROM __decided WHERE decision = 'load'"
+    )
     con.execute(
         f"""CREATE TEMP TABLE __bad AS
         SELECT source_row, reason, {stored} AS raw_record FROM (
