@@ -12,6 +12,7 @@ import duckdb
 import pyarrow as pa
 
 from pipelines import audits, models
+from pipelines.fx import FxRates, fx_rates_table, load_fx_rates
 from pipelines.ingest.fields import quote
 from pipelines.prices import PriceBook, Resolution, build_price_book, resolve_models
 from pipelines.raw import MODEL_MAP_SCHEMA, PRICES_SCHEMA
@@ -33,12 +34,14 @@ def run_build(
     prices: PriceBook | Path | None = None,
     on_built: Callable[[models.Built], None] | None = None,
     on_audit: Callable[[audits.AuditResult], None] | None = None,
+    fx_rates: FxRates | Path | None = None,
 ) -> BuildResult:
     """Load prices, build every model and pass its audits in one transaction, then publish the marts.
 
     A failing audit (AuditsFailed) rolls everything back: the last published snapshot stays.
     """
     book = prices if isinstance(prices, PriceBook) else build_price_book(prices)
+    rates = fx_rates if isinstance(fx_rates, FxRates) else load_fx_rates(fx_rates)[0]
     ordered = models.discover()
     checks = audits.collect(ordered, on_build=True)
     warehouse = Warehouse.at(db)
@@ -46,7 +49,7 @@ def run_build(
         con.execute("SET preserve_insertion_order = false")
         con.execute("BEGIN TRANSACTION")
         try:
-            resolutions, built = build_models(con, book, ordered, on_built)
+            resolutions, built = build_models(con, book, ordered, on_built, rates)
             audited = audits.run(con, checks, on_audit)
             con.execute("COMMIT")
         except BaseException:
@@ -65,8 +68,12 @@ def build_models(
     book: PriceBook,
     ordered: list[models.Model],
     on_built: Callable[[models.Built], None] | None = None,
+    fx_rates: FxRates | None = None,
 ) -> tuple[list[Resolution], list[models.Built]]:
-    """raw.model_map and raw.prices from the price book, then every model. The caller owns the transaction."""
+    """raw.model_map and raw.prices from the price book, raw.fx_rates, then every model.
+
+    The caller owns the transaction.
+    """
     resolutions = resolve_models(book, logged_models(con))
     _replace_table(con, "raw.model_map", model_map_table(resolutions))
     used = {(r.price_provider, r.price_model) for r in resolutions if r.price_model is not None}
@@ -74,6 +81,7 @@ def build_models(
     # The models in use only: the thousands of other published models stay out of the
     # warehouse (`routeledger prices list` shows them).
     _replace_table(con, "raw.prices", prices_table(book, used))
+    _replace_table(con, "raw.fx_rates", fx_rates_table(fx_rates or FxRates()))
     return resolutions, models.build(con, ordered, on_built)
 
 
@@ -107,7 +115,7 @@ def unpriced_calls(db: str | Path | None, book: PriceBook) -> list[tuple]:
         configure(con)
         con.execute(f"ATTACH {quote(str(warehouse.path))} AS warehouse (READ_ONLY)")
         con.execute("CREATE SCHEMA raw")
-        for table in ("calls", "loads", "rejects"):
+        for table in ("calls", "loads", "rejects", "billing_lines", "billing_usage"):
             con.execute(f"CREATE VIEW raw.{table} AS SELECT * FROM warehouse.raw.{table}")
         build_models(con, book, models.discover())
         return con.execute(
