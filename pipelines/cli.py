@@ -7,6 +7,8 @@ bad input, with a one-line reason on stderr.
 from __future__ import annotations
 
 import sys
+from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -58,6 +60,13 @@ DbOption = Annotated[
         metavar="PATH",
     ),
 ]
+
+
+class ReportFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
 PricesOption = Annotated[
     Path | None,
     typer.Option("--prices", help="Price catalog replacing pricing/catalog.yaml", show_default=False, metavar="PATH"),
@@ -86,17 +95,26 @@ def ingest_logs(
 
 
 @app.command()
-def build(db: DbOption = None, prices: PricesOption = None) -> None:
+def build(
+    db: DbOption = None,
+    prices: PricesOption = None,
+    fx: Annotated[
+        Path | None,
+        typer.Option("--fx", help="Exchange rates replacing pricing/fx_rates.yaml", show_default=False, metavar="PATH"),
+    ] = None,
+) -> None:
     """Load prices, build every SQL model in order, audit them, publish the marts for readers."""
     from pipelines.build import run_build
+    from pipelines.fx import load_fx_rates
     from pipelines.prices import build_price_book, published_source
 
     book = build_price_book(prices)  # a broken catalog stops here, before anything is built
+    rates, _ = load_fx_rates(fx)  # and a broken rates file
     if book.catalog_path is None:
         err.print("no price catalog (pricing/catalog.yaml): published prices only, no model tiers", highlight=False)
     out.print(f"prices: {book.catalog_path or 'no team catalog'} over {published_source()}", highlight=False)
     out.print("building models")
-    result = run_build(db, book, report_built, report_audit)
+    result = run_build(db, book, report_built, report_audit, rates)
     seconds = sum(a.seconds for a in result.audits)
     out.print(f"{len(result.audits)} audits passed in {seconds:.2f}s", highlight=False)
     out.print(f"published {result.snapshot} (build {result.build_id})", highlight=False)
@@ -163,6 +181,39 @@ def demo(
     build(db=db, prices=prices or PROJECT_CATALOG)
     if not no_app:
         run_app(db=db, port=port)
+
+
+@app.command()
+def reconcile(
+    db: DbOption = None,
+    since: Annotated[
+        datetime | None, typer.Option(help="Only days from this date (YYYY-MM-DD)", formats=["%Y-%m-%d"])
+    ] = None,
+    output_format: Annotated[
+        ReportFormat, typer.Option("--format", help="table (worst rows first) or json (every row)")
+    ] = ReportFormat.table,
+    limit: Annotated[int, typer.Option(help="Rows shown in the table", min=1)] = 30,
+) -> None:
+    """Estimated vs billed per day, provider and model, worst first; exit 1 when any is out of tolerance."""
+    from pipelines.reconcile import as_json, daily_table, monthly_table, read_reconciliation
+
+    result = read_reconciliation(db, since.date() if since else None)
+    if output_format is ReportFormat.json:
+        out.print_json(as_json(result))
+    elif not result.daily:
+        out.print("nothing to reconcile: no billing lines cover the logged days (`routeledger ingest billing`)")
+    else:
+        out.print(daily_table(result.daily, limit))
+        out.print(monthly_table(result.monthly))
+    bad = result.out_of_tolerance
+    if bad:
+        err.print(
+            f"{len(bad)} of {len(result.daily)} day-model rows out of tolerance (max(0.01 USD, 0.5% of billed))",
+            highlight=False,
+        )
+        raise typer.Exit(1)
+    if result.daily and output_format is ReportFormat.table:
+        out.print(f"all {len(result.daily)} day-model rows within tolerance", highlight=False)
 
 
 @app.command("app")
