@@ -30,7 +30,9 @@ app = typer.Typer(
 )
 ingest_app = typer.Typer(help="Load input files into the warehouse.", no_args_is_help=True)
 prices_app = typer.Typer(help="Show and check the price catalog.", no_args_is_help=True)
+export_app = typer.Typer(help="Write the warehouse's costs in standard formats.", no_args_is_help=True)
 app.add_typer(ingest_app, name="ingest")
+app.add_typer(export_app, name="export")
 app.add_typer(prices_app, name="prices")
 
 
@@ -214,6 +216,22 @@ def reconcile(
         raise typer.Exit(1)
     if result.daily and output_format is ReportFormat.table:
         out.print(f"all {len(result.daily)} day-model rows within tolerance", highlight=False)
+
+
+@export_app.command("focus")
+def export_focus(
+    output: Annotated[Path, typer.Option("-o", "--output", help="File to write: .parquet or .csv", metavar="FILE")],
+    db: DbOption = None,
+    since: Annotated[
+        datetime | None, typer.Option(help="Only days from this date (YYYY-MM-DD)", formats=["%Y-%m-%d"])
+    ] = None,
+) -> None:
+    """Estimated costs as FOCUS 1.3 rows (per day, model, tags and token class), validated before written."""
+    from pipelines.focus import FOCUS_VERSION
+    from pipelines.focus import export_focus as write_focus
+
+    written = write_focus(db, output, since.date() if since else None)
+    out.print(f"wrote {written:,} FOCUS {FOCUS_VERSION} rows to {output} (validated)", highlight=False)
 
 
 @app.command("app")
