@@ -15,6 +15,7 @@ from pipelines import audits, models
 from pipelines.fx import FxRates, fx_rates_table, load_fx_rates
 from pipelines.ingest.fields import quote
 from pipelines.prices import PriceBook, Resolution, build_price_book, resolve_models
+from pipelines.prices.billed import resolve_billed
 from pipelines.raw import MODEL_MAP_SCHEMA, PRICES_SCHEMA
 from pipelines.warehouse import Warehouse, configure
 
@@ -72,11 +73,14 @@ def build_models(
 ) -> tuple[list[Resolution], list[models.Built]]:
     """raw.model_map and raw.prices from the price book, raw.fx_rates, then every model.
 
-    The caller owns the transaction.
+    The caller owns the transaction. The map holds the logged models and the models billing
+    exports name (as billed); the resolutions returned are the logged ones.
     """
     resolutions = resolve_models(book, logged_models(con))
-    _replace_table(con, "raw.model_map", model_map_table(resolutions))
-    used = {(r.price_provider, r.price_model) for r in resolutions if r.price_model is not None}
+    logged = {(r.provider, r.model) for r in resolutions}
+    billed = resolve_billed(book, [pair for pair in billed_models(con) if pair not in logged])
+    _replace_table(con, "raw.model_map", model_map_table(resolutions + billed))
+    used = {(r.price_provider, r.price_model) for r in resolutions + billed if r.price_model is not None}
     used |= {(m.provider, m.model) for m in book.catalog.models}
     # The models in use only: the thousands of other published models stay out of the
     # warehouse (`routeledger prices list` shows them).
@@ -90,6 +94,16 @@ def logged_models(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
     return con.execute("SELECT DISTINCT provider, model FROM raw.calls ORDER BY ALL").fetchall()
 
 
+def billed_models(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """Every (provider, model as billed) pair of raw.billing_lines and raw.billing_usage whose provider is known."""
+    return con.execute(
+        """SELECT DISTINCT x_Provider, x_ModelIdRaw FROM (
+            SELECT x_Provider, x_ModelIdRaw FROM raw.billing_lines
+            UNION ALL SELECT x_Provider, x_ModelIdRaw FROM raw.billing_usage
+        ) WHERE x_Provider IS NOT NULL AND x_ModelIdRaw IS NOT NULL ORDER BY ALL"""
+    ).fetchall()
+
+
 def models_in_use(db: str | Path | None, book: PriceBook) -> set[tuple[str, str]]:
     """The priced models the warehouse's logged calls resolve to; empty without a warehouse."""
     warehouse = Warehouse.at(db)
@@ -101,7 +115,14 @@ def models_in_use(db: str | Path | None, book: PriceBook) -> set[tuple[str, str]
 
 
 def unpriced_calls(db: str | Path | None, book: PriceBook) -> list[tuple]:
-    """(provider/model, calls, first, last, why) for logged calls no price covers, as a build would see them.
+    """(provider/model, calls, first, last, why) for logged calls no price covers, as a build would see them."""
+    return health_findings(db, book)["unpriced calls"]
+
+
+def health_findings(db: str | Path | None, book: PriceBook) -> dict[str, list[tuple]]:
+    """marts.data_health's price findings under this price book: 'unpriced calls' and 'unmapped billing names'.
+
+    Each a list of (subject, rows, first, last, detail), as a build would see them.
 
     A dry run: the warehouse's raw tables, read-only, under this price book, through the
     same models as `build` (in memory, nothing written), read from marts.data_health.
@@ -118,10 +139,14 @@ def unpriced_calls(db: str | Path | None, book: PriceBook) -> list[tuple]:
         for table in ("calls", "loads", "rejects", "billing_lines", "billing_usage"):
             con.execute(f"CREATE VIEW raw.{table} AS SELECT * FROM warehouse.raw.{table}")
         build_models(con, book, models.discover())
-        return con.execute(
-            """SELECT subject, n_rows, first_seen, last_seen, detail FROM marts.data_health
-            WHERE check_name = 'unpriced calls' ORDER BY n_rows DESC, subject"""
-        ).fetchall()
+        return {
+            check: con.execute(
+                """SELECT subject, n_rows, first_seen, last_seen, detail FROM marts.data_health
+                WHERE check_name = ? ORDER BY n_rows DESC, subject""",
+                [check],
+            ).fetchall()
+            for check in ("unpriced calls", "unmapped billing names")
+        }
     finally:
         con.close()
 

@@ -96,6 +96,39 @@ def ingest_logs(
         raise UserError(" | ".join(failed))
 
 
+@ingest_app.command("billing")
+def ingest_billing(
+    paths: Annotated[
+        list[str],
+        typer.Argument(help="Files, directories or globs: .json .jsonl .csv .tsv .parquet, and .gz", metavar="PATH"),
+    ],
+    format: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="Force the format: openai_costs, openai_usage, anthropic_cost_report, anthropic_usage_report, "
+            "focus, openai_costs_csv (default: detected from the content)",
+            show_default=False,
+        ),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Load provider billing exports into raw.billing_lines / raw.billing_usage; bad rows go to raw.rejects."""
+    from pipelines.ingest.billing.run import run_ingest_billing
+
+    with new_progress() as progress:
+        results, skipped = run_ingest_billing(db, paths, format, progress)
+    out.print(load_summary(results))
+    for result in results:
+        if result.rows_replaced:
+            out.print(f"{result.path.name}: restated {result.rows_replaced:,} earlier line(s)", highlight=False)
+    for path in skipped:
+        err.print(f"skipped {path}: not a known billing file type")
+    failed = [r.error for r in results if r.error]
+    if failed:
+        raise UserError(" | ".join(failed))
+
+
 @app.command()
 def build(
     db: DbOption = None,
@@ -297,9 +330,13 @@ def prices_list(
 
 @prices_app.command("check")
 def prices_check(db: DbOption = None, prices: PricesOption = None) -> None:
-    """Validate the catalog, then list logged models with no price at their time (exit 1 if any)."""
-    from pipelines.build import unpriced_calls
-    from pipelines.console import unpriced_table
+    """Validate the catalog, then list logged models with no price at their time (exit 1 if any).
+
+    Model names billing exports use that resolve to no priced model are listed too; they
+    do not fail the check (a bill may name models the team's routing does not use).
+    """
+    from pipelines.build import health_findings
+    from pipelines.console import unmapped_billed_table, unpriced_table
     from pipelines.prices import build_price_book
     from pipelines.warehouse import Warehouse
 
@@ -309,7 +346,10 @@ def prices_check(db: DbOption = None, prices: PricesOption = None) -> None:
     if not Warehouse.at(db).path.exists():
         out.print(f"no warehouse at {Warehouse.at(db).path} yet: nothing logged to check", highlight=False)
         return
-    missing = unpriced_calls(db, book)
+    findings = health_findings(db, book)
+    if findings["unmapped billing names"]:
+        out.print(unmapped_billed_table(findings["unmapped billing names"]))
+    missing = findings["unpriced calls"]
     if not missing:
         out.print("every logged call has a price at its time")
         return

@@ -134,6 +134,17 @@ def unpriced_table(rows: list[tuple]) -> Table:
     return table
 
 
+def unmapped_billed_table(rows: list[tuple]) -> Table:
+    table = Table(title="billed model names with no priced model (add an alias to the catalog)", title_justify="left")
+    table.add_column("provider/model as billed")
+    table.add_column("lines", justify="right")
+    for name in ("first", "last", "why"):
+        table.add_column(name)
+    for subject, lines, first, last, why in rows:
+        table.add_row(subject, f"{lines:,}", f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}", why)
+    return table
+
+
 def failure_tables(exc: BaseException) -> list[Table]:
     """For each failed audit: what it checks, where it is declared, and sample offending rows."""
     tables = []

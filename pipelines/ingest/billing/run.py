@@ -1,0 +1,123 @@
+"""`routeledger ingest billing`: find the files, recognise each format, load each file alone."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+from rich.progress import Progress
+
+from pipelines.errors import UserError, first_line
+from pipelines.ingest import readers
+from pipelines.ingest.billing import anthropic, focus, openai
+from pipelines.ingest.billing.stage import load_staged
+from pipelines.ingest.loads import Counts, LoadResult, load_file
+from pipelines.ingest.sources import SourceFile, expand
+from pipelines.warehouse import Warehouse
+
+# suffix -> (format, compression), as sources.FORMATS for logs
+FILE_TYPES = {
+    ".json": ("json", None),
+    ".json.gz": ("json", "gzip"),
+    ".jsonl": ("json", None),
+    ".jsonl.gz": ("json", "gzip"),
+    ".csv": ("csv", None),
+    ".csv.gz": ("csv", "gzip"),
+    ".tsv": ("csv", None),
+    ".parquet": ("parquet", None),
+}
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    target: str  # raw.billing_lines | raw.billing_usage
+    stage: Callable[[duckdb.DuckDBPyConnection, SourceFile], None]
+    description: str
+
+
+FORMATS = {
+    f.name: f
+    for f in (
+        Format("openai_costs", "raw.billing_lines", openai.stage_costs, "OpenAI Costs API JSON pages"),
+        Format("openai_usage", "raw.billing_usage", openai.stage_usage, "OpenAI Usage API (completions) JSON pages"),
+        Format("anthropic_cost_report", "raw.billing_lines", anthropic.stage_costs, "Anthropic cost report JSON"),
+        Format("anthropic_usage_report", "raw.billing_usage", anthropic.stage_usage, "Anthropic usage report JSON"),
+        Format("focus", "raw.billing_lines", focus.stage, "FOCUS 1.0-1.3 CSV or Parquet"),
+        Format("openai_costs_csv", "raw.billing_lines", focus.stage_openai_csv, "OpenAI dashboard cost CSV"),
+    )
+}
+
+
+def run_ingest_billing(
+    db: str | Path | None, paths: list[str], forced: str | None = None, progress: Progress | None = None
+) -> tuple[list[LoadResult], list[Path]]:
+    """Load billing export files, each in its own transaction; every file's format is known before any loads."""
+    if forced is not None and forced not in FORMATS:
+        raise UserError(f"--format {forced}: unknown (expected one of {', '.join(FORMATS)})")
+    files, skipped = expand(paths, FILE_TYPES)
+    with Warehouse.at(db).writer("ingest billing") as con:
+        formats = {s.path: forced or detect(con, s) for s in files if s.size_bytes}
+        results = []
+        for i, source in enumerate(files, start=1):
+            if source.size_bytes == 0:
+                results.append(LoadResult(source.path, source.label, "empty"))
+                continue
+            fmt = FORMATS[formats[source.path]]
+            label = f"[{i}/{len(files)}] {source.path.name}"
+            try:
+                results.append(
+                    load_file(con, source, "billing", fmt.name, [(_loader(fmt), "loading")], progress, label)
+                )
+            except UserError as exc:
+                results.append(LoadResult(source.path, fmt.name, "failed", error=str(exc)))
+        return results, skipped
+
+
+def _loader(fmt: Format) -> Callable[[duckdb.DuckDBPyConnection, SourceFile, int], Counts]:
+    def load(con: duckdb.DuckDBPyConnection, source: SourceFile, load_id: int) -> Counts:
+        fmt.stage(con, source)
+        return load_staged(con, source, load_id, fmt.target)
+
+    return load
+
+
+def detect(con: duckdb.DuckDBPyConnection, source: SourceFile) -> str:
+    """The billing format of a file, from its content: JSON keys, CSV header or Parquet schema."""
+    try:
+        if source.format == "json":
+            described = con.execute(
+                f"DESCRIBE SELECT * FROM read_json({readers.readable_path(source.path)}, format='auto', "
+                "maximum_object_size=1073741824, sample_size=-1)"
+            ).fetchall()
+            found = " ".join(type_ for name, type_, *_ in described if name == "data").lower()
+            if "num_model_requests" in found:
+                return "openai_usage"
+            if "amount struct(" in found and "line_item" in found:
+                return "openai_costs"
+            if "uncached_input_tokens" in found and "amount" not in found:
+                return "anthropic_usage_report"
+            if "amount varchar" in found and ("token_type" in found or "cost_type" in found or "currency" in found):
+                return "anthropic_cost_report"
+            columns: set[str] = set()
+        elif source.format == "csv":
+            columns = set(readers.inspect(con, source).header)
+        else:
+            columns = {
+                row[0]
+                for row in con.execute(
+                    f"DESCRIBE SELECT * FROM read_parquet({readers.readable_path(source.path)})"
+                ).fetchall()
+            }
+    except duckdb.Error as exc:
+        raise UserError(f"{source.path}: cannot read as {source.label}: {first_line(exc)}") from exc
+    if {"BilledCost", "ChargePeriodStart"} <= columns:
+        return "focus"
+    if {"amount_value", "line_item", "start_time"} <= columns:
+        return "openai_costs_csv"
+    raise UserError(
+        f"{source.path}: not a billing export routeledger knows "
+        f"(expected one of: {'; '.join(f.description for f in FORMATS.values())}); --format forces one"
+    )
