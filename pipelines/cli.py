@@ -20,6 +20,7 @@ from pipelines.models import Built
 
 if TYPE_CHECKING:
     from pipelines.audits import AuditResult
+    from pipelines.warehouse import Warehouse
 
 app = typer.Typer(
     name="routeledger",
@@ -214,6 +215,7 @@ def demo(
     ingest_logs([str(directory / "gateway"), str(directory / "batch")], db=db)
     # The demo's tiers and private model are priced by the project's own catalog.
     build(db=db, prices=prices or PROJECT_CATALOG)
+    _demo_bills(warehouse, directory, db, prices or PROJECT_CATALOG)
     if not no_app:
         run_app(db=db, port=port)
 
@@ -265,6 +267,18 @@ def export_focus(
 
     written = write_focus(db, output, since.date() if since else None)
     out.print(f"wrote {written:,} FOCUS {FOCUS_VERSION} rows to {output} (validated)", highlight=False)
+
+
+def _demo_bills(warehouse: Warehouse, directory: Path, db: Path | None, prices: Path) -> None:
+    """The providers' bills for the demo's traffic, from its first build; ingested, then built again."""
+    from pipelines.demo.billing import write_demo_bills
+
+    bills = directory / "billing"
+    if not bills.exists():
+        with err.status("writing the providers' bills for the demo's traffic"):
+            write_demo_bills(warehouse, directory)
+    ingest_billing([str(bills)], db=db)
+    build(db=db, prices=prices)
 
 
 @app.command("app")
