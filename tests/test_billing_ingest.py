@@ -75,6 +75,58 @@ def test_openai_line_item_parse(line_item, expected):
     assert got == expected
 
 
+CLOUD_LABELS = [
+    # parser, label, (model as billed, direction, cache action, TTL, service tier)
+    ("bedrock", "USE1-Claude4.6Sonnet-input-tokens", ("Claude4.6Sonnet", "Input", "Uncached", None, "standard")),
+    ("bedrock", "USE1-Claude4.6Opus-output-tokens-batch", ("Claude4.6Opus", "Output", None, None, "batch")),
+    ("bedrock", "USE1-Nova2.0Lite-cache-read-input-token-count", ("Nova2.0Lite", "Input", "Read", None, "standard")),
+    (
+        "bedrock",
+        "USW2-Claude4.6Sonnet-cache-write-input-token-count-1h-cross-region-global",
+        ("Claude4.6Sonnet", "Input", "Write", "1h", "standard"),
+    ),
+    (
+        "bedrock",
+        "USE1-openai.gpt-oss-120b-mantle-input-tokens-standard",
+        ("openai.gpt-oss-120b", "Input", "Uncached", None, "standard"),
+    ),
+    ("bedrock", "USE1-MP:USE1_InputTokenCount-Units", (None, None, None, None, None)),  # no model in it: kept
+    ("bedrock", "USE1-NovaCanvas-T2I-1024-Premium", (None, None, None, None, None)),  # images, not tokens
+    ("azure", "gpt 4o 0513 Input global Tokens", ("gpt 4o 0513", "Input", "Uncached", None, "standard")),
+    ("azure", "gpt-4o-mini-0718-Inp-glbl Tokens", ("gpt-4o-mini-0718", "Input", "Uncached", None, "standard")),
+    ("azure", "gpt 4o 1120 cached Inp glbl", ("gpt 4o 1120", "Input", "Read", None, "standard")),
+    ("azure", "gpt-4o-mini-0718-Outp-glbl Tokens", ("gpt-4o-mini-0718", "Output", None, None, "standard")),
+    ("azure", "o3 Inpt DZone 1M Tokens", ("o3", "Input", "Uncached", None, "standard")),
+    ("azure", "GPT 4.1 nano Global Input", ("GPT 4.1 nano", "Input", "Uncached", None, "standard")),
+    ("azure", "gpt-4-8K-Batch-Inp-glbl Tokens", ("gpt-4-8K", "Input", "Uncached", None, "batch")),
+    ("azure", "Provisioned Managed Unit", (None, None, None, None, None)),  # capacity, not tokens
+    ("vertex", "Gemini 2.5 Flash GA Text Input - Predictions", ("Gemini 2.5 Flash", "Input", "Uncached", None, None)),
+    (
+        "vertex",
+        "Gemini 2.5 Flash GA Thinking Text Output - Predictions",
+        ("Gemini 2.5 Flash", "Output", None, None, None),
+    ),
+    ("vertex", "Gemini 2.5 Flash GA Input Text Caching", ("Gemini 2.5 Flash", "Input", "Read", None, None)),
+    ("vertex", "Gemini 3 Flash Text Input Caching Storage", ("Gemini 3 Flash", None, "Other", None, None)),  # hours
+    (
+        "vertex",
+        "Gemini 3.7 Flash Global Text Input - Predictions",
+        ("Gemini 3.7 Flash", "Input", "Uncached", None, None),
+    ),
+    ("vertex", "Vertex AI: Provisioned Throughput 1 month", (None, None, None, None, None)),
+]
+
+
+@pytest.mark.parametrize(("parser", "label", "expected"), CLOUD_LABELS)
+def test_cloud_label_parse(parser, label, expected):
+    from pipelines.ingest.billing import labels
+
+    parse = {"bedrock": labels.bedrock_usage_type, "azure": labels.azure_meter, "vertex": labels.vertex_sku}[parser]
+    con = duckdb.connect()
+    parsed = con.execute(f"SELECT {parse('x')} FROM (SELECT ?::VARCHAR AS x)", [label]).fetchone()[0]
+    assert tuple(parsed[k] for k in ("model", "direction", "cache_action", "cache_ttl", "service_tier")) == expected
+
+
 # -- Anthropic cost report -------------------------------------------------------------
 
 
@@ -422,3 +474,16 @@ def test_format_forced_and_gzip(tmp_path, db):
     assert rows(db, "SELECT sum(BilledCost) FROM raw.billing_lines") == [(Decimal("4.879330789013"),)]
     wrong = run_cli("ingest", "billing", str(packed), "--format", "sap", "--db", str(db))
     assert wrong.returncode == 2 and "--format sap: unknown" in wrong.stderr
+
+
+def test_an_openai_amount_that_is_not_a_number_is_one_reject(tmp_path, db):
+    costs = tmp_path / "costs.json"
+    costs.write_text(
+        _costs_page(
+            1793577600, [("0.25", "gpt-4.1-2025-04-14, input", "p"), ('"n/a"', "gpt-4.1-2025-04-14, output", "p")]
+        )
+    )
+    (result,) = load(db, str(costs))
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (2, 1, 1)
+    assert rows(db, "SELECT sum(BilledCost) FROM raw.billing_lines") == [(Decimal("0.25"),)]
+    assert rows(db, "SELECT source_row, reason FROM raw.rejects") == [(2, "amount.value: not a decimal number: n/a")]

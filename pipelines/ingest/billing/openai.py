@@ -12,7 +12,7 @@ from __future__ import annotations
 import duckdb
 
 from pipelines.ingest.billing.labels import openai_line_item
-from pipelines.ingest.billing.stage import AI_SERVICE_CATEGORY, MONEY, no_unreadable, reasons
+from pipelines.ingest.billing.stage import AI_SERVICE_CATEGORY, MONEY, decimal_check, no_unreadable, reasons
 from pipelines.ingest.fields import quote
 from pipelines.ingest.readers import readable_path
 from pipelines.ingest.sources import SourceFile
@@ -21,6 +21,10 @@ COST_RESULT = (
     "STRUCT(object VARCHAR, amount STRUCT(value DECIMAL(38, 18), currency VARCHAR), line_item VARCHAR, "
     "project_id VARCHAR, api_key_id VARCHAR, organization_id VARCHAR, quantity DECIMAL(38, 6), quantity_unit VARCHAR)"
 )
+# The same, for a file DuckDB cannot read with typed amounts (an amount that is not a number):
+# read as text, each bad amount one reject. Only here do JSON numbers pass through DuckDB's
+# shortest round-trip text of a double (exact for amounts of up to 15 significant digits).
+COST_RESULT_TEXT = COST_RESULT.replace("DECIMAL(38, 18)", "VARCHAR").replace("DECIMAL(38, 6)", "VARCHAR")
 USAGE_RESULT = (
     "STRUCT(object VARCHAR, input_tokens BIGINT, input_cached_tokens BIGINT, input_cache_write_tokens BIGINT, "
     "input_uncached_tokens BIGINT, output_tokens BIGINT, num_model_requests BIGINT, project_id VARCHAR, "
@@ -40,17 +44,37 @@ def _results(source: SourceFile, result_type: str) -> str:
 
 
 def stage_costs(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
+    """Amounts typed by the JSON reader: exact, and the whole file fails on one that is not a number."""
+    _stage_costs(con, source, COST_RESULT, "r.amount.value", "r.quantity")
+
+
+def stage_costs_text(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
+    """Amounts read as text, for a file `stage_costs` could not read: a bad amount is one reject."""
+    _stage_costs(
+        con,
+        source,
+        COST_RESULT_TEXT,
+        "TRY_CAST(trim(r.amount.value) AS DECIMAL(38, 18))",
+        "TRY_CAST(trim(r.quantity) AS DECIMAL(38, 6))",
+    )
+
+
+def _stage_costs(
+    con: duckdb.DuckDBPyConnection, source: SourceFile, result_type: str, value: str, quantity: str
+) -> None:
     no_unreadable(con)
     label = openai_line_item("r.line_item")
     rejected = reasons(
         ("r.amount.value IS NULL", "'amount.value: missing'"),
+        *decimal_check("r.amount.value", value, "amount.value"),
+        *decimal_check("r.quantity", quantity, "quantity"),
         ("r.amount.currency IS NULL", "'amount.currency: missing'"),
         ("period_start IS NULL OR period_end IS NULL", "'bucket start_time/end_time: missing'"),
         ("period_end <= period_start", "'bucket end_time: not after start_time'"),
     )
     con.execute(
         f"""CREATE TEMP TABLE __billing AS
-        WITH results AS (SELECT *, {label} AS parsed FROM {_results(source, COST_RESULT)})
+        WITH results AS (SELECT *, {label} AS parsed FROM {_results(source, result_type)})
         SELECT source_row,
             {rejected} AS reject_reason,
             to_json(r)::VARCHAR AS x_SourceRecord,
@@ -64,9 +88,9 @@ def stage_costs(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
             period_end AS ChargePeriodEnd,
             'Usage' AS ChargeCategory,
             r.line_item AS ChargeDescription,
-            CAST(r.amount.value AS {MONEY}) AS BilledCost,
-            CAST(r.amount.value AS {MONEY}) AS EffectiveCost,
-            r.quantity AS ConsumedQuantity,
+            CAST({value} AS {MONEY}) AS BilledCost,
+            CAST({value} AS {MONEY}) AS EffectiveCost,
+            {quantity} AS ConsumedQuantity,
             r.quantity_unit AS ConsumedUnit,
             'OpenAI' AS ServiceProviderName, 'OpenAI' AS HostProviderName, 'OpenAI' AS InvoiceIssuerName,
             'OpenAI API' AS ServiceName, '{AI_SERVICE_CATEGORY}' AS ServiceCategory,
@@ -81,10 +105,10 @@ def stage_costs(con: duckdb.DuckDBPyConnection, source: SourceFile) -> None:
             parsed.service_tier AS x_ServiceTier,
             parsed.context_tier AS x_ContextTier,
             CASE WHEN parsed.direction IS NOT NULL THEN CASE r.quantity_unit
-                WHEN 'tokens' THEN CAST(r.quantity AS BIGINT)
-                WHEN '1000_tokens' THEN CAST(r.quantity * 1000 AS BIGINT) END END AS x_TokenCount,
+                WHEN 'tokens' THEN CAST({quantity} AS BIGINT)
+                WHEN '1000_tokens' THEN CAST({quantity} * 1000 AS BIGINT) END END AS x_TokenCount,
             r.line_item AS x_RawLineItem,
-            rtrim(rtrim(CAST(r.amount.value AS VARCHAR), '0'), '.') AS x_AmountRaw,  -- as written, trailing zeros aside
+            rtrim(rtrim(CAST({value} AS VARCHAR), '0'), '.') AS x_AmountRaw,  -- as written, trailing zeros aside
             'major' AS x_AmountScale
         FROM results"""
     )

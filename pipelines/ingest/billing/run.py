@@ -36,12 +36,20 @@ class Format:
     target: str  # raw.billing_lines | raw.billing_usage
     stage: Callable[[duckdb.DuckDBPyConnection, SourceFile], None]
     description: str
+    # tried when `stage` fails on a value its typed reader refuses: a slower, lenient read
+    fallback: Callable[[duckdb.DuckDBPyConnection, SourceFile], None] | None = None
 
 
 FORMATS = {
     f.name: f
     for f in (
-        Format("openai_costs", "raw.billing_lines", openai.stage_costs, "OpenAI Costs API JSON pages"),
+        Format(
+            "openai_costs",
+            "raw.billing_lines",
+            openai.stage_costs,
+            "OpenAI Costs API JSON pages",
+            openai.stage_costs_text,
+        ),
         Format("openai_usage", "raw.billing_usage", openai.stage_usage, "OpenAI Usage API (completions) JSON pages"),
         Format("anthropic_cost_report", "raw.billing_lines", anthropic.stage_costs, "Anthropic cost report JSON"),
         Format("anthropic_usage_report", "raw.billing_usage", anthropic.stage_usage, "Anthropic usage report JSON"),
@@ -67,18 +75,23 @@ def run_ingest_billing(
                 continue
             fmt = FORMATS[formats[source.path]]
             label = f"[{i}/{len(files)}] {source.path.name}"
+            loaders = [(_loader(fmt, fmt.stage), "loading")]
+            if fmt.fallback is not None:
+                loaders.append((_loader(fmt, fmt.fallback), "a value is unreadable, reading as text"))
             try:
-                results.append(
-                    load_file(con, source, "billing", fmt.name, [(_loader(fmt), "loading")], progress, label)
-                )
+                results.append(load_file(con, source, "billing", fmt.name, loaders, progress, label))
             except UserError as exc:
                 results.append(LoadResult(source.path, fmt.name, "failed", error=str(exc)))
         return results, skipped
 
 
-def _loader(fmt: Format) -> Callable[[duckdb.DuckDBPyConnection, SourceFile, int], Counts]:
+def _loader(
+    fmt: Format, stage: Callable[[duckdb.DuckDBPyConnection, SourceFile], None]
+) -> Callable[[duckdb.DuckDBPyConnection, SourceFile, int], Counts]:
     def load(con: duckdb.DuckDBPyConnection, source: SourceFile, load_id: int) -> Counts:
-        fmt.stage(con, source)
+        # Rows are numbered in file order (source_row): DuckDB must keep that order while staging.
+        con.execute("SET preserve_insertion_order = true")
+        stage(con, source)
         return load_staged(con, source, load_id, fmt.target)
 
     return load

@@ -14,6 +14,7 @@ from dataclasses import replace
 import duckdb
 
 from pipelines.ingest import readers
+from pipelines.ingest.billing.restate import restate
 from pipelines.ingest.fields import quote
 from pipelines.ingest.file_columns import ident, nested
 from pipelines.ingest.loads import Counts
@@ -37,7 +38,7 @@ def decimal_check(column: str, expression: str, label: str, required: bool = Fal
     checks = [
         (
             f"{column} IS NOT NULL AND {expression} IS NULL",
-            f"{quote(label + ': not a decimal number: ')} || left({column}, 60)",
+            f"{quote(label + ': not a decimal number: ')} || left({column}::VARCHAR, 60)",
         )
     ]
     if required:
@@ -60,8 +61,6 @@ def timestamp_sql(column: str) -> str:
 
 def load_staged(con: duckdb.DuckDBPyConnection, source: SourceFile, load_id: int, target: str) -> Counts:
     """Insert the staged good rows into `target` and the bad ones into raw.rejects; the counts."""
-    from pipelines.ingest.billing.restate import restate
-
     replaced, replaced_ids = restate(con, load_id, target)
     con.execute(
         f"INSERT INTO {target} BY NAME SELECT * EXCLUDE (reject_reason), {load_id} AS load_id "
