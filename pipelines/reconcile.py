@@ -143,7 +143,7 @@ def monthly_table(rows: list[dict]) -> Table:
 
 
 def _usd(value: Decimal | None) -> str:
-    return "" if value is None else f"{value:,.4f}"
+    return "" if value is None else f"{value.quantize(Decimal('0.0001')) + 0:,.4f}"  # + 0: no "-0.0000"
 
 
 def _pct(value: float | None) -> str:

@@ -28,6 +28,7 @@ def test_the_demo_writes_and_ingests_each_providers_bill(demo_db: Path):
     bills = demo_db.parent / "demo" / "billing"
     assert sorted(p.name for p in bills.iterdir()) == [
         "anthropic_cost_report.json",
+        "anthropic_usage_report.json",
         "marketplace_focus.csv",
         "openai_costs.json",
     ]
@@ -35,7 +36,12 @@ def test_the_demo_writes_and_ingests_each_providers_bill(demo_db: Path):
         demo_db,
         """SELECT format, status, rows_rejected FROM raw.loads WHERE kind = 'billing' ORDER BY format""",
     )
-    assert loaded == [("anthropic_cost_report", "loaded", 0), ("focus", "loaded", 0), ("openai_costs", "loaded", 0)]
+    assert loaded == [
+        ("anthropic_cost_report", "loaded", 0),
+        ("anthropic_usage_report", "loaded", 0),
+        ("focus", "loaded", 0),
+        ("openai_costs", "loaded", 0),
+    ]
     # Anthropic bills in cents: a line's BilledCost is its amount / 100, exactly.
     report = json.loads((bills / "anthropic_cost_report.json").read_text())
     first = report["data"][0]["results"][0]
@@ -52,9 +58,18 @@ def test_reconciliation_finds_the_planted_discrepancy_and_nothing_else(demo_db: 
         WHERE NOT is_within_tolerance ORDER BY day""",
     )
     assert out == [("anthropic", "claude-sonnet-4-6", "billed_above_estimate")] * 2
-    days = rows(demo_db, "SELECT day, delta_pct FROM marts.reconciliation_daily WHERE NOT is_within_tolerance")
+    days = rows(
+        demo_db, "SELECT day, delta_pct FROM marts.reconciliation_daily WHERE NOT is_within_tolerance ORDER BY day"
+    )
     assert (days[1][0] - days[0][0]).days == 1  # two consecutive days
     assert all(abs(pct - 0.2 / 1.2) < 1e-6 for _, pct in days)  # 20% more billed than logged: 1/6 of the bill
+    # The usage report counts the unlogged tokens: the token gap explains the delta (to the tokens' rounding).
+    split = rows(
+        demo_db,
+        """SELECT delta_usd, token_gap_usd, token_gap_usd + price_gap_usd + residual_usd
+        FROM marts.reconciliation_daily WHERE NOT is_within_tolerance""",
+    )
+    assert all(total == delta and abs(gap - delta) < Decimal("0.0001") for delta, gap, total in split)
     # Every billed name met its logged model (dated ids and aliases included); the one unmapped model is
     # the demo's unpriced reranker, logged and never billed (no price, so no bill derived from one).
     assert rows(demo_db, "SELECT DISTINCT model, status FROM marts.reconciliation_daily WHERE NOT is_model_mapped") == [

@@ -7,11 +7,12 @@ discrepancy is planted, as the review should find it: two days of unlogged traff
 Claude Sonnet, its two busiest consecutive days, 20% more billed than logged on each; and
 nothing else out of tolerance. Each provider-month's estimate stays within 0.5% of its bill.
 
-Three files, in the formats users download (pipelines/ingest/billing reads them):
+Four files, in the formats users download (pipelines/ingest/billing reads them):
 - `openai_costs.json`: OpenAI Costs API page, daily buckets, `line_item` "<model>, input",
   "<model>, cached input", "<model>, output", amounts in dollars, plus web search tool calls;
 - `anthropic_cost_report.json`: Anthropic Admin API cost report, amounts in cents as decimal
-  strings, one result per token type, plus web search;
+  strings, one result per token type, plus web search; and its usage report
+  (`anthropic_usage_report.json`), the token counts that let reconciliation split a delta;
 - `marketplace_focus.csv`: a cloud marketplace's FOCUS 1.3 export billing the Google, Mistral
   (and DeepSeek, when the demo calls it) traffic, token classes in `SkuPriceDetails` as the
   FOCUS 1.5 draft shows them, and a monthly tax line.
@@ -26,6 +27,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
+
 from pipelines.warehouse import Warehouse
 
 PLANTED_MODEL = ("anthropic", "claude-sonnet-4-6")  # the logged model whose traffic went partly unlogged
@@ -38,12 +41,15 @@ CLASSES = ("input", "cached_input", "cache_write", "output")
 # a provider charged for (a response-cache hit never reached it). The billed name is the
 # longest logged name of the priced model (a dated id when the logs have one). The planted
 # days multiply one model's traffic by 1 + $share.
-BILLED = """
-WITH calls AS (
+SCALED_CALLS = """
+calls AS (
     SELECT *, if(provider = $provider AND model = $model AND call_date IN ($day_1, $day_2), 1 + $share, 1) AS scale
     FROM marts.call_costs
     WHERE is_priced AND NOT is_response_cache_hit
-),
+)"""
+
+BILLED = f"""
+WITH {SCALED_CALLS},
 daily AS (
     SELECT call_date AS day, provider, coalesce(price_model, model) AS price_model,
         arg_max(model, length(model)) AS billed_model,
@@ -63,6 +69,21 @@ INTO NAME token_class VALUE tokens, cost_usd
 ORDER BY day, provider, price_model, token_class
 """
 
+# Anthropic's usage report: the tokens of each disjoint class per day and model, no money.
+ANTHROPIC_USAGE = f"""
+WITH {SCALED_CALLS}
+SELECT call_date AS day, arg_max(model, length(model)) AS billed_model,
+    CAST(sum(uncached_input_tokens * scale) AS BIGINT) AS uncached_input_tokens,
+    CAST(sum(cached_input_tokens * scale) AS BIGINT) AS cache_read_input_tokens,
+    CAST(sum((cache_write_tokens - cache_write_1h_tokens) * scale) AS BIGINT) AS ephemeral_5m_input_tokens,
+    CAST(sum(cache_write_1h_tokens * scale) AS BIGINT) AS ephemeral_1h_input_tokens,
+    CAST(sum(output_tokens * scale) AS BIGINT) AS output_tokens
+FROM calls
+WHERE provider = 'anthropic'
+GROUP BY call_date, coalesce(price_model, model)
+ORDER BY ALL
+"""
+
 # The two consecutive days the planted model cost most: a discrepancy the review must not miss.
 PLANTED_DAYS = """
 WITH days AS (
@@ -80,9 +101,9 @@ def write_demo_bills(warehouse: Warehouse, directory: Path) -> Path:
         provider, model = PLANTED_MODEL
         (day,) = con.execute(PLANTED_DAYS, {"provider": provider, "model": model}).fetchone()
         params = {"provider": provider, "model": model, "day_1": day, "day_2": day + timedelta(days=1)}
-        cursor = con.execute(BILLED, params | {"share": PLANTED_SHARE})
-        names = [c[0] for c in cursor.description]
-        lines = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        params |= {"share": PLANTED_SHARE}
+        lines = _dicts(con.execute(BILLED, params))
+        usage = _dicts(con.execute(ANTHROPIC_USAGE, params))
     lines = [line for line in lines if line["tokens"] and line["cost_usd"]]
     folder = directory / "billing"
     folder.mkdir(parents=True, exist_ok=True)
@@ -91,6 +112,7 @@ def write_demo_bills(warehouse: Warehouse, directory: Path) -> Path:
         by_provider[line["provider"]].append(line)
     _write_json(folder / "openai_costs.json", _openai_costs(by_provider["openai"]))
     _write_json(folder / "anthropic_cost_report.json", _anthropic_cost_report(by_provider["anthropic"]))
+    _write_json(folder / "anthropic_usage_report.json", _anthropic_usage_report(usage))
     marketplace = [line for p in DEVELOPERS for line in by_provider[p]]
     _write_focus(folder / "marketplace_focus.csv", marketplace)
     return folder
@@ -188,6 +210,35 @@ def _anthropic_cost_report(lines: list[dict]) -> dict:
     return {"data": data, "has_more": False, "next_page": None}
 
 
+def _anthropic_usage_report(rows: list[dict]) -> dict:
+    """Daily buckets of token counts per model: the quantities behind the cost report."""
+    buckets: dict[date, list[dict]] = defaultdict(list)
+    for row in rows:
+        buckets[row["day"]].append(
+            {
+                "uncached_input_tokens": row["uncached_input_tokens"],
+                "cache_read_input_tokens": row["cache_read_input_tokens"],
+                "cache_creation": {
+                    "ephemeral_5m_input_tokens": row["ephemeral_5m_input_tokens"],
+                    "ephemeral_1h_input_tokens": row["ephemeral_1h_input_tokens"],
+                },
+                "output_tokens": row["output_tokens"],
+                "server_tool_use": {"web_search_requests": 0},
+                "model": row["billed_model"],
+                "service_tier": "standard",
+                "context_window": "0-200k",
+                "inference_geo": "global",
+                "workspace_id": "wrkspc_demo",
+                "api_key_id": None,
+            }
+        )
+    data = []
+    for day, results in sorted(buckets.items()):
+        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        data.append({"starting_at": _iso(start), "ending_at": _iso(start + timedelta(days=1)), "results": results})
+    return {"data": data, "has_more": False, "next_page": None}
+
+
 # -- a cloud marketplace's FOCUS export --------------------------------------------------------
 
 FOCUS_METERS = {
@@ -240,6 +291,11 @@ def _write_focus(path: Path, lines: list[dict]) -> None:
 
 
 # -- formatting --------------------------------------------------------------------------------
+
+
+def _dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict]:
+    names = [c[0] for c in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 class _Number:

@@ -1,10 +1,10 @@
 -- model:
---   grain: [load_id, source_row]
+--   grain: [load_id, source_row, token_class]
 --   audits:
 --     - not_null: [day, provider, token_count]
 --     - accepted_range: {columns: [token_count], min: 0}
 --
--- One row per token-class row of a provider usage report (OpenAI Usage API, Anthropic
+-- One row per token class of each result of a provider usage report (OpenAI Usage API, Anthropic
 -- usage report): tokens the provider counted, without money, in the vocabulary of
 -- stg_billing_lines (day, provider as logged, priced model, token class).
 with
