@@ -224,7 +224,8 @@ def demo(
 def reconcile(
     db: DbOption = None,
     since: Annotated[
-        datetime | None, typer.Option(help="Only days from this date (YYYY-MM-DD)", formats=["%Y-%m-%d"])
+        datetime | None,
+        typer.Option(help="Only days from this date (YYYY-MM-DD)", formats=["%Y-%m-%d"], metavar="DATE"),
     ] = None,
     output_format: Annotated[
         ReportFormat, typer.Option("--format", help="table (worst rows first) or json (every row)")
@@ -258,7 +259,8 @@ def export_focus(
     output: Annotated[Path, typer.Option("-o", "--output", help="File to write: .parquet or .csv", metavar="FILE")],
     db: DbOption = None,
     since: Annotated[
-        datetime | None, typer.Option(help="Only days from this date (YYYY-MM-DD)", formats=["%Y-%m-%d"])
+        datetime | None,
+        typer.Option(help="Only days from this date (YYYY-MM-DD)", formats=["%Y-%m-%d"], metavar="DATE"),
     ] = None,
 ) -> None:
     """Estimated costs as FOCUS 1.3 rows (per day, model, tags and token class), validated before written."""
