@@ -217,6 +217,8 @@ final as (
         billed_cache_write_1h_tokens,
         billed_output_tokens
     from measured
+    -- a usage report's tokens without a bill line or a logged call: nothing to reconcile
+    where calls > 0 or billed_lines > 0
 )
 
 select * from final
