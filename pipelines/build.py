@@ -12,6 +12,7 @@ import duckdb
 import pyarrow as pa
 
 from pipelines import audits, models
+from pipelines.fx import FxRates, fx_rates_table, load_fx_rates
 from pipelines.ingest.fields import quote
 from pipelines.prices import PriceBook, Resolution, build_price_book, resolve_models
 from pipelines.prices.billed import resolve_billed
@@ -34,12 +35,14 @@ def run_build(
     prices: PriceBook | Path | None = None,
     on_built: Callable[[models.Built], None] | None = None,
     on_audit: Callable[[audits.AuditResult], None] | None = None,
+    fx_rates: FxRates | Path | None = None,
 ) -> BuildResult:
     """Load prices, build every model and pass its audits in one transaction, then publish the marts.
 
     A failing audit (AuditsFailed) rolls everything back: the last published snapshot stays.
     """
     book = prices if isinstance(prices, PriceBook) else build_price_book(prices)
+    rates = fx_rates if isinstance(fx_rates, FxRates) else load_fx_rates(fx_rates)[0]
     ordered = models.discover()
     checks = audits.collect(ordered, on_build=True)
     warehouse = Warehouse.at(db)
@@ -47,7 +50,7 @@ def run_build(
         con.execute("SET preserve_insertion_order = false")
         con.execute("BEGIN TRANSACTION")
         try:
-            resolutions, built = build_models(con, book, ordered, on_built)
+            resolutions, built = build_models(con, book, ordered, on_built, rates)
             audited = audits.run(con, checks, on_audit)
             con.execute("COMMIT")
         except BaseException:
@@ -66,11 +69,12 @@ def build_models(
     book: PriceBook,
     ordered: list[models.Model],
     on_built: Callable[[models.Built], None] | None = None,
+    fx_rates: FxRates | None = None,
 ) -> tuple[list[Resolution], list[models.Built]]:
-    """raw.model_map and raw.prices from the price book, then every model. The caller owns the transaction.
+    """raw.model_map and raw.prices from the price book, raw.fx_rates, then every model.
 
-    The map holds the logged models and the models billing exports name (as billed); the
-    resolutions returned are the logged ones.
+    The caller owns the transaction. The map holds the logged models and the models billing
+    exports name (as billed); the resolutions returned are the logged ones.
     """
     resolutions = resolve_models(book, logged_models(con))
     logged = {(r.provider, r.model) for r in resolutions}
@@ -82,6 +86,7 @@ def build_models(
     # warehouse (`routeledger prices list` shows them).
     _replace_table(con, "raw.prices", prices_table(book, used))
     _replace_table(con, "raw.price_uplifts", uplifts_table(book))
+    _replace_table(con, "raw.fx_rates", fx_rates_table(fx_rates or FxRates()))
     return resolutions, models.build(con, ordered, on_built)
 
 

@@ -1,8 +1,9 @@
 """The raw tables, declared once: what ingest and build write and the SQL models read.
 
 `raw.calls`, `raw.loads` and `raw.rejects` are created by every writer (DDL below);
-`raw.prices` and `raw.model_map` are replaced by each build from the price book (their
-Arrow schemas below). The model runner accepts reads of exactly these tables.
+`raw.prices` and `raw.model_map` are replaced by each build from the price book, and
+`raw.fx_rates` from the team's exchange rates (their Arrow schemas below). The model
+runner accepts reads of exactly these tables.
 """
 
 from __future__ import annotations
@@ -181,6 +182,17 @@ PRICE_UPLIFTS_SCHEMA = pa.schema(
     ]
 )
 
+# The team's exchange rates (pipelines/fx.py), replaced by each build: USD per unit of
+# `currency` from `effective_from` (UTC date) until the currency's next row.
+FX_RATES_SCHEMA = pa.schema(
+    [
+        ("currency", pa.string()),
+        ("rate_to_usd", pa.decimal128(18, 9)),
+        ("effective_from", pa.date32()),
+        ("source", pa.string()),
+    ]
+)
+
 MODEL_MAP_SCHEMA = pa.schema(
     [
         ("provider", pa.string()),
@@ -202,6 +214,7 @@ SOURCES = frozenset(
         "raw.model_map",
         "raw.billing_lines",
         "raw.billing_usage",
+        "raw.fx_rates",
     }
 )
 
@@ -214,6 +227,7 @@ def create_empty(con: duckdb.DuckDBPyConnection) -> None:
         ("raw.prices", PRICES_SCHEMA),
         ("raw.price_uplifts", PRICE_UPLIFTS_SCHEMA),
         ("raw.model_map", MODEL_MAP_SCHEMA),
+        ("raw.fx_rates", FX_RATES_SCHEMA),
     )
     for name, schema in tables:
         con.register("__empty", pa.Table.from_pylist([], schema=schema))
