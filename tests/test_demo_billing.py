@@ -79,7 +79,7 @@ def test_reconciliation_finds_the_planted_discrepancy_and_nothing_else(demo_db: 
 
 def test_each_provider_month_is_within_half_a_percent_of_its_bill(demo_db: Path):
     months = rows(demo_db, "SELECT provider, delta_usd, billed_cost_usd FROM marts.reconciliation_monthly")
-    assert {p for p, _, _ in months} == {"anthropic", "google", "mistral", "openai"}
+    assert {p for p, _, _ in months} == {"anthropic", "deepseek", "google", "mistral", "openai"}
     assert [(p, d, b) for p, d, b in months if abs(d) > Decimal("0.005") * b] == []
 
 
