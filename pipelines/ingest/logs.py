@@ -26,7 +26,7 @@ from rich.progress import Progress
 
 from pipelines.console import PROGRESS_MIN_BYTES, statement_progress
 from pipelines.errors import UserError, first_line
-from pipelines.ingest import readers, redact
+from pipelines.ingest import adapters, readers
 from pipelines.ingest.fields import FIELD_NAMES, REQUIRED, validate_sql
 from pipelines.ingest.sources import Sha256, SourceFile, expand
 from pipelines.warehouse import Warehouse
@@ -51,17 +51,23 @@ class LoadResult:
 
 
 def run_ingest_logs(
-    db: str | Path | None, paths: list[str], progress: Progress | None = None
+    db: str | Path | None,
+    paths: list[str],
+    progress: Progress | None = None,
+    log_format: str | None = None,
+    route_from: str | None = None,
 ) -> tuple[list[LoadResult], list[Path]]:
     """Load routing-log files into the warehouse, each file in its own transaction.
 
     Every input is checked (exists, known format, is a routing log) before the first
     file loads, so a typo never leaves a run half done. A file that cannot be read or
     loaded fails alone: the others load, and its result says why (`error`).
+    `log_format` forces the log's shape (pipelines/ingest/adapters), else each file's
+    columns or keys tell it; `route_from` picks an adapter's route source.
     """
     files, skipped = expand(paths)
     with Warehouse.at(db).writer("ingest logs") as con:
-        layouts = check_files(con, files)
+        layouts = check_files(con, files, log_format, route_from)
         results = []
         for i, source in enumerate(files, start=1):
             layout = layouts[source.path]
@@ -79,21 +85,30 @@ def run_ingest_logs(
         return results, skipped
 
 
-def check_files(con: duckdb.DuckDBPyConnection, files: list[SourceFile]) -> dict[Path, readers.Layout | str]:
+def check_files(
+    con: duckdb.DuckDBPyConnection,
+    files: list[SourceFile],
+    log_format: str | None = None,
+    route_from: str | None = None,
+) -> dict[Path, readers.Layout | str]:
     """The layout of every file, refusing files that are not routing logs before any loads.
 
     A file that cannot be read at all gets the reason instead of a layout; an empty file
     (no bytes, or JSON lines of which none is an object) has nothing to refuse.
     """
+    adapters.check_format(log_format)
     layouts: dict[Path, readers.Layout | str] = {}
     for source in files:
         if source.size_bytes == 0:
             layouts[source.path] = readers.Layout({}, ())
             continue
         try:
-            layout = readers.inspect(con, source)
+            layout = adapters.inspect(con, source, log_format, route_from)
         except UserError as exc:
             layouts[source.path] = str(exc)
+            continue
+        if layout.adapter != "canonical":  # the adapter checked its own columns
+            layouts[source.path] = layout
             continue
         missing = [name for name in REQUIRED if name not in layout.columns]
         if missing and not (source.format == "jsonl" and not layout.found):
@@ -151,7 +166,8 @@ def _ingest_once(
     source = replace(source, size_bytes=before[0])
     started = time.perf_counter()
     started_at = datetime.now(UTC)
-    result = LoadResult(source.path, source.label, status="loaded")
+    file_format = adapters.label(source, layout)
+    result = LoadResult(source.path, file_format, status="loaded")
     show = progress if source.size_bytes >= PROGRESS_MIN_BYTES else None
 
     previous = con.execute(
@@ -188,7 +204,7 @@ def _ingest_once(
                     load_id,
                     str(source.path),
                     digest,
-                    source.label,
+                    file_format,
                     source.size_bytes,
                     *counts,
                     started_at,
@@ -216,12 +232,13 @@ def _load_direct(
     con: duckdb.DuckDBPyConnection, source: SourceFile, layout: readers.Layout, load_id: int
 ) -> tuple[int, int, int, int]:
     """Stream the file into raw.calls; any bad row or duplicate aborts (RowsRejected)."""
-    relation, columns = readers.direct(source, layout)
+    reading = adapters.reading(layout)
+    relation, columns = reading.direct(source, layout)
     checked = validate_sql(relation, columns.raw_column, typed=columns.typed, kinds=columns.kinds)
     field_list = ", ".join(FIELD_NAMES)
     con.execute("SET preserve_insertion_order = false")
     try:
-        if limit_check := readers.line_limit_check(source):
+        if limit_check := reading.line_limit_check(source):
             con.execute(limit_check)
         con.execute(
             f"INSERT INTO raw.calls SELECT {field_list}, {load_id} FROM ({checked}) "
@@ -259,17 +276,20 @@ def _load_checked(
 ) -> tuple[int, int, int, int]:
     """Stage the file with numbered rows; load the good ones, quarantine the rest, count duplicates."""
     path = str(source.path)
-    stored = redact.redacted("raw_record", source)
+    reading = adapters.reading(layout)
+    stored = reading.redacted("raw_record", source)
     unit = "row" if source.format == "parquet" else "line"
     # Numbered rows need DuckDB to keep the file's order while staging it.
     con.execute("SET preserve_insertion_order = true")
-    staged = readers.stage(con, source, layout)
-    checked = validate_sql(
-        "SELECT * FROM __rows WHERE early_reason IS NULL",
-        staged.raw_column,
-        keep=("source_row", "raw_record"),
-        typed=staged.typed,
-        kinds=staged.kinds,
+    staged = reading.stage(con, source, layout)
+    checked = reading.source_reasons(
+        validate_sql(
+            "SELECT * FROM __rows WHERE early_reason IS NULL",
+            staged.raw_column,
+            keep=("source_row", "raw_record"),
+            typed=staged.typed,
+            kinds=staged.kinds,
+        )
     )
     content = ", ".join(FIELD_NAMES)
     con.execute(

@@ -1,0 +1,198 @@
+"""Log adapters: LiteLLM, OpenTelemetry and Langfuse exports load as they come, map exactly onto
+the canonical log (same marts.call_costs call by call), and quarantine what cannot map with a
+reason naming the source field, without keeping any prompt or response text."""
+
+from __future__ import annotations
+
+import csv
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from pipelines.errors import UserError
+from pipelines.ingest.logs import run_ingest_logs
+from tests.conftest import FIXTURES, rows
+
+ADAPTERS = FIXTURES / "adapters"
+SECRETS = ("SECRET-PROMPT", "SECRET-RESPONSE", "4111")
+
+# List prices per 1M tokens, chosen so every cost below is exact by hand.
+CATALOG = """
+currency: USD
+models:
+  - provider: openai
+    model: gpt-4.1
+    tier: premium
+    prices:
+      - effective_from: 2026-01-01
+        input: 2.00
+        cached_input: 0.50
+        output: 8.00
+  - provider: anthropic
+    model: claude-sonnet-4
+    aliases: [claude-sonnet-4-20250514]
+    tier: premium
+    prices:
+      - effective_from: 2026-01-01
+        input: 3.00
+        cached_input: 0.30
+        cache_write: 3.75
+        cache_write_1h: 6.00
+        output: 15.00
+"""
+
+# The fixtures' calls, priced by hand (USD):
+LITELLM_COSTS = {
+    # 200 uncached × 2 + 1000 cached × 0.5 + 300 out × 8 = 3300 / 1e6
+    "chatcmpl-A1": Decimal("0.0033"),
+    # Anthropic-shaped usage: input 200 + read 3000 + write 500 = 3700 in all;
+    # 200 × 3 + 3000 × 0.3 + 300 (5m) × 3.75 + 200 (1h) × 6 + 400 × 15 = 9825 / 1e6
+    "msg_B1": Decimal("0.009825"),
+    "C1-attempt-1": Decimal("0"),  # rate limited: no tokens
+    "C1": Decimal("0.0045"),  # the fallback: 500 × 3 + 200 × 15 = 4500 / 1e6
+    "chatcmpl-A1_cache_hit1762077900": Decimal("0"),  # the gateway's response cache
+    "chatcmpl-D1": Decimal("0"),  # timed out
+}
+
+
+def call_costs(db: Path) -> list[tuple]:
+    return rows(db, "SELECT * FROM marts.call_costs ORDER BY call_id")
+
+
+def load_and_build(db: Path, catalog: Path, *files: Path, **options: str) -> list:
+    from pipelines.build import run_build
+
+    results, _ = run_ingest_logs(db, [str(f) for f in files], **options)
+    run_build(db, catalog)
+    return results
+
+
+@pytest.fixture
+def catalog(prices_yaml) -> Path:
+    return prices_yaml(CATALOG)
+
+
+# -- LiteLLM ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["litellm_spendlogs.csv", "litellm_spendlogs.jsonl", "litellm_spendlogs.parquet"])
+def test_litellm_export_gives_the_same_call_costs_as_the_canonical_log(tmp_path, catalog, name):
+    canonical = tmp_path / "canonical" / "warehouse.duckdb"
+    load_and_build(canonical, catalog, ADAPTERS / "litellm_calls.jsonl")
+    adapted = tmp_path / "adapted" / "warehouse.duckdb"
+    [result] = load_and_build(adapted, catalog, ADAPTERS / name)
+
+    assert (result.format, result.rows_read, result.rows_loaded) == (f"litellm.{name.split('.')[-1]}", 6, 6)
+    assert call_costs(adapted) == call_costs(canonical)
+    costs = dict(rows(adapted, "SELECT call_id, cost_usd FROM marts.call_costs"))
+    assert costs == LITELLM_COSTS
+
+
+def test_litellm_tokens_roles_and_status_map_as_documented(tmp_path):
+    db = tmp_path / "warehouse.duckdb"
+    run_ingest_logs(db, [str(ADAPTERS / "litellm_spendlogs.csv")])
+    got = {
+        r[0]: r[1:]
+        for r in rows(
+            db,
+            """SELECT call_id, action_id, route, call_role, status, input_tokens, cached_input_tokens,
+                cache_write_tokens, cache_write_1h_tokens, reasoning_tokens, service_tier, feature
+            FROM raw.calls""",
+        )
+    }
+    # OpenAI usage: prompt_tokens already holds the 1000 cached tokens.
+    assert got["chatcmpl-A1"] == ("sess-1", "support-chat", "primary", "ok", 1200, 1000, 0, 0, 100, "default", "faq")
+    # Anthropic usage: 200 + 3000 + 500 = 3700 in all; 200 of the 500 writes are 1-hour.
+    assert got["msg_B1"] == ("sess-2", "codegen", "primary", "ok", 3700, 3000, 500, 200, 0, None, "autocomplete")
+    # The failed attempt joins its request; the fallback keeps the route first asked for.
+    assert got["C1-attempt-1"][:4] == ("C1", "support-chat", "primary", "rate_limited")
+    assert got["C1"][:4] == ("C1", "support-chat", "fallback", "ok")
+    assert got["chatcmpl-D1"][3] == "timeout" and got["chatcmpl-D1"][9] == "flex"
+
+
+def test_litellm_route_from_a_metadata_key_or_a_request_tag(tmp_path):
+    db = tmp_path / "warehouse.duckdb"
+    source = list(csv.DictReader((ADAPTERS / "litellm_spendlogs.csv").open()))[:2]
+    metadata = json.loads(source[0]["metadata"])
+    metadata["spend_logs_metadata"]["workflow"] = "refunds"
+    source[0]["metadata"] = json.dumps(metadata)
+    source[1]["request_tags"] = json.dumps(["workflow:triage", "feature:autocomplete"])
+    path = write_csv(tmp_path / "spend.csv", source)
+
+    [result] = run_ingest_logs(db, [str(path)], route_from="workflow")[0]
+    assert result.rows_loaded == 2
+    assert rows(db, "SELECT call_id, route FROM raw.calls ORDER BY call_id") == [
+        ("chatcmpl-A1", "refunds"),
+        ("msg_B1", "triage"),
+    ]
+
+
+def write_csv(path: Path, records: list[dict]) -> Path:
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(records[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(records)
+    return path
+
+
+def test_litellm_rows_that_cannot_map_are_rejected_naming_the_source_field(tmp_path):
+    source = list(csv.DictReader((ADAPTERS / "litellm_spendlogs.csv").open()))
+    openai = source[0]  # OpenAI-shaped usage
+    bad = [
+        ({"request_id": "no-model", "model": ""}, "model (from model): required, missing"),
+        ({"request_id": "negative", "prompt_tokens": "-5"}, "input_tokens (from prompt_tokens): must be >= 0, got -5"),
+        ({"request_id": "no-route", "model_group": ""}, "route (from model_group): required, missing"),
+        ({"request_id": "bad-metadata", "metadata": "{SECRET-PROMPT"}, "metadata: must be a JSON object"),
+        (
+            {"request_id": "cache-over-input", "prompt_tokens": "900"},
+            "cached_input_tokens + cache_write_tokens (from metadata.usage_object.cache_read_input_tokens; "
+            "metadata.usage_object.cache_creation_input_tokens; prompt_tokens): must be <= input_tokens, "
+            "got 1000 + 0 > 900",
+        ),
+        ({"request_id": "bad-status", "status": "weird"}, "status (from status): must be one of"),
+    ]
+    records = [openai] + [{**openai, **change} for change, _ in bad]
+    path = write_csv(tmp_path / "spend.csv", records)
+    db = tmp_path / "warehouse.duckdb"
+
+    [result] = run_ingest_logs(db, [str(path)])[0]
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (7, 1, 6)
+    rejects = rows(db, "SELECT source_row, reason, raw_record FROM raw.rejects ORDER BY source_row")
+    assert [r[0] for r in rejects] == [3, 4, 5, 6, 7, 8]  # the header is line 1, the good row line 2
+    for (_, expected), (_, reason, raw_record) in zip(bad, rejects, strict=True):
+        assert reason.startswith(expected)
+        assert not any(secret in raw_record for secret in SECRETS)
+        assert json.loads(raw_record)["request_id"]  # the ids and counts are kept to find the row
+    # Loading the same file again changes nothing.
+    [again] = run_ingest_logs(db, [str(path)])[0]
+    assert again.status == "already loaded"
+
+
+def test_nothing_of_prompts_or_responses_reaches_the_warehouse(tmp_path):
+    db = tmp_path / "warehouse.duckdb"
+    for name in ("litellm_spendlogs.csv", "litellm_spendlogs.jsonl", "litellm_spendlogs.parquet"):
+        run_ingest_logs(db, [str(ADAPTERS / name)])
+    text = " ".join(str(r) for r in rows(db, "SELECT * FROM raw.calls") + rows(db, "SELECT * FROM raw.rejects"))
+    assert "sess-1" in text
+    assert not any(secret in text for secret in SECRETS)
+
+
+def test_a_forced_format_the_file_does_not_have_is_refused(tmp_path):
+    canonical = ADAPTERS / "litellm_calls.jsonl"
+    [result] = run_ingest_logs(tmp_path / "w.duckdb", [str(canonical)], log_format="litellm")[0]
+    assert result.status == "failed"
+    assert "not a LiteLLM SpendLogs export: no request_id, startTime columns" in result.error
+    with pytest.raises(UserError, match="--format nope: unknown"):
+        run_ingest_logs(tmp_path / "w.duckdb", [str(canonical)], log_format="nope")
+
+
+def test_a_gzipped_litellm_jsonl_loads(tmp_path):
+    import gzip
+
+    path = tmp_path / "spend.jsonl.gz"
+    with gzip.open(path, "wb") as handle:
+        handle.write((ADAPTERS / "litellm_spendlogs.jsonl").read_bytes())
+    [result] = run_ingest_logs(tmp_path / "w.duckdb", [str(path)])[0]
+    assert (result.format, result.rows_loaded) == ("litellm.jsonl.gz", 6)
