@@ -24,6 +24,7 @@ currency: USD
 models:
   - provider: openai
     model: gpt-4.1
+    aliases: [gpt-4.1-2025-04-14]
     tier: premium
     prices:
       - effective_from: 2026-01-01
@@ -196,3 +197,117 @@ def test_a_gzipped_litellm_jsonl_loads(tmp_path):
         handle.write((ADAPTERS / "litellm_spendlogs.jsonl").read_bytes())
     [result] = run_ingest_logs(tmp_path / "w.duckdb", [str(path)])[0]
     assert (result.format, result.rows_loaded) == ("litellm.jsonl.gz", 6)
+
+
+# -- OpenTelemetry ----------------------------------------------------------------------
+
+OTEL_COSTS = {
+    # served by gpt-4.1-2025-04-14: 200 × 2 + 1000 cached × 0.5 + 300 × 8 = 3300 / 1e6
+    "c000000000000001": Decimal("0.0033"),
+    # input_tokens 3700 includes the 3000 read and 500 written (no TTL attribute: 5-minute):
+    # 200 × 3 + 3000 × 0.3 + 500 × 3.75 + 400 × 15 = 9375 / 1e6
+    "c000000000000002": Decimal("0.009375"),
+    "c000000000000003": Decimal("0"),  # rate limited
+    # the deprecated prompt_tokens / completion_tokens: 500 × 2 + 200 × 8 = 2600 / 1e6
+    "c000000000000004": Decimal("0.0026"),
+}
+
+
+def otlp_lines(tmp_path: Path) -> Path:
+    """The collector's file exporter: one OTLP document per line."""
+    document = json.loads((ADAPTERS / "otel_traces.json").read_text())
+    path = tmp_path / "traces.jsonl"
+    path.write_text(json.dumps(document) + "\n")
+    return path
+
+
+def gzipped(tmp_path: Path) -> Path:
+    import gzip
+
+    path = tmp_path / "traces.json.gz"
+    path.write_bytes(gzip.compress((ADAPTERS / "otel_traces.json").read_bytes()))
+    return path
+
+
+@pytest.mark.parametrize(
+    "export",
+    [
+        lambda tmp: ADAPTERS / "otel_traces.json",
+        lambda tmp: ADAPTERS / "otel_spans.jsonl",
+        otlp_lines,
+        gzipped,
+    ],
+    ids=["otlp-json", "flat-jsonl", "otlp-jsonl", "otlp-json-gz"],
+)
+def test_otel_export_gives_the_same_call_costs_as_the_canonical_log(tmp_path, catalog, export):
+    canonical = tmp_path / "canonical" / "warehouse.duckdb"
+    load_and_build(canonical, catalog, ADAPTERS / "otel_calls.jsonl")
+    adapted = tmp_path / "adapted" / "warehouse.duckdb"
+    [result] = load_and_build(adapted, catalog, export(tmp_path))
+
+    # 7 spans: the agent span and the two tool spans are not calls.
+    assert (result.format.split(".")[0], result.rows_read, result.rows_loaded) == ("otel", 4, 4)
+    assert call_costs(adapted) == call_costs(canonical)
+    assert dict(rows(adapted, "SELECT call_id, cost_usd FROM marts.call_costs")) == OTEL_COSTS
+    # The two execute_tool spans under the first chat span are its tool calls.
+    assert rows(adapted, "SELECT call_id, tool_calls FROM raw.calls WHERE tool_calls > 0") == [("c000000000000001", 2)]
+    text = " ".join(str(r) for r in rows(adapted, "SELECT * FROM raw.calls"))
+    assert not any(secret in text for secret in SECRETS)
+
+
+def test_otel_route_from_an_attribute(tmp_path):
+    db = tmp_path / "warehouse.duckdb"
+    [result] = run_ingest_logs(db, [str(ADAPTERS / "otel_spans.jsonl")], route_from="service.name")[0]
+    # service.name is a resource attribute, not a span's: no span carries it, every call is rejected.
+    assert (result.rows_loaded, result.rows_rejected) == (0, 4)
+    assert rows(db, "SELECT DISTINCT reason FROM raw.rejects") == [("route (from service.name): required, missing",)]
+    db2 = tmp_path / "w2.duckdb"
+    [result] = run_ingest_logs(db2, [str(ADAPTERS / "otel_spans.jsonl")], route_from="gen_ai.provider.name")[0]
+    # The agent span's attribute routes its children; the old gen_ai.system spans have none.
+    assert rows(db2, "SELECT call_id, route FROM raw.calls ORDER BY call_id") == [
+        ("c000000000000001", "openai"),
+        ("c000000000000002", "anthropic"),
+    ]
+
+
+def test_otel_spans_that_cannot_map_are_rejected_naming_the_source_field(tmp_path):
+    spans = [json.loads(line) for line in (ADAPTERS / "otel_spans.jsonl").read_text().splitlines()]
+    chat = spans[1]  # a chat span whose attributes hold the prompt and the answer
+
+    def changed(span_id: str, **change) -> dict:
+        span = json.loads(json.dumps(chat))
+        span["span_id"] = span_id
+        for key, value in change.items():
+            if key == "attributes":
+                span["attributes"].update(value)
+            else:
+                span[key] = value
+        return span
+
+    bad = [
+        (changed("no-trace", trace_id=None), "action_id (from traceId): required, missing"),
+        (
+            changed("no-model", attributes={"gen_ai.request.model": None, "gen_ai.response.model": None}),
+            "model (from gen_ai.response.model or gen_ai.request.model): required, missing",
+        ),
+        (
+            changed(
+                "negative", attributes={"gen_ai.usage.output_tokens": -3, "gen_ai.usage.reasoning.output_tokens": 0}
+            ),
+            "output_tokens (from gen_ai.usage.output_tokens): must be >= 0, got -3",
+        ),
+        (
+            changed("bad-time", start_time_unix_nano="yesterday"),
+            "startTimeUnixNano: must be nanoseconds since 1970, got yesterday",
+        ),
+    ]
+    path = tmp_path / "spans.jsonl"
+    path.write_text("".join(json.dumps(span) + "\n" for span in [chat, *(b for b, _ in bad)]) + "{SECRET-PROMPT\n")
+    db = tmp_path / "warehouse.duckdb"
+
+    [result] = run_ingest_logs(db, [str(path)])[0]
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (6, 1, 5)
+    rejects = rows(db, "SELECT source_row, reason, raw_record FROM raw.rejects ORDER BY source_row")
+    assert [r[1] for r in rejects[:4]] == [reason for _, reason in bad]
+    assert rejects[4][:2] == (6, "not valid JSON")
+    assert not any(secret in str(rejects) for secret in SECRETS)

@@ -12,14 +12,16 @@ from typing import Protocol
 
 import duckdb
 
-from pipelines.errors import UserError
+from pipelines.errors import UserError, first_line
 from pipelines.ingest import readers, redact
 from pipelines.ingest.adapters.base import Adapter
 from pipelines.ingest.adapters.litellm import LiteLLM
+from pipelines.ingest.adapters.otel import OTel
+from pipelines.ingest.lines import MAX_LINE_BYTES
 from pipelines.ingest.readers import Layout, Staged
 from pipelines.ingest.sources import SourceFile
 
-ADAPTERS: dict[str, type[Adapter]] = {adapter.name: adapter for adapter in (LiteLLM,)}
+ADAPTERS: dict[str, type[Adapter]] = {adapter.name: adapter for adapter in (LiteLLM, OTel)}
 FORMATS = ("canonical", *ADAPTERS)
 
 
@@ -61,15 +63,29 @@ def inspect(
     con: duckdb.DuckDBPyConnection, source: SourceFile, log_format: str | None = None, route_from: str | None = None
 ) -> Layout:
     """The file's layout, with its format: forced, else the first adapter whose columns it has."""
-    layout = readers.inspect(con, source)
+    layout = _json_document_keys(con, source) if source.format == "json" else readers.inspect(con, source)
     name = log_format or next((n for n, a in ADAPTERS.items() if a().matches(layout.found)), "canonical")
     if name == "canonical":
+        if source.format == "json":
+            raise UserError(f"{source.path}: a .json file is read as an OpenTelemetry (OTLP/JSON) export only")
         if route_from:
             raise UserError(f"{source.path}: --route-from applies to LiteLLM and OpenTelemetry logs, not canonical")
         return layout
     adapter = ADAPTERS[name](route_from)
     adapter.check(source, layout)
     return Layout(layout.columns, layout.found, layout.header, layout.delimiter, name, route_from)
+
+
+def _json_document_keys(con: duckdb.DuckDBPyConnection, source: SourceFile) -> Layout:
+    """A .json file (an OTLP/JSON export): the keys of its first document."""
+    try:
+        found = con.execute(
+            f"SELECT json_keys(json) FROM read_json_objects({readers.readable_path(source.path)}, format='auto', "
+            f"compression='{source.compression or 'none'}', maximum_object_size={MAX_LINE_BYTES}) LIMIT 1"
+        ).fetchone()
+    except duckdb.Error as exc:
+        raise UserError(f"{source.path}: cannot read as JSON: {first_line(exc)}") from exc
+    return Layout({}, tuple(found[0] if found else ()))
 
 
 def label(source: SourceFile, layout: Layout) -> str:
