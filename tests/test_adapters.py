@@ -311,3 +311,128 @@ def test_otel_spans_that_cannot_map_are_rejected_naming_the_source_field(tmp_pat
     assert [r[1] for r in rejects[:4]] == [reason for _, reason in bad]
     assert rejects[4][:2] == (6, "not valid JSON")
     assert not any(secret in str(rejects) for secret in SECRETS)
+
+
+# -- Langfuse ---------------------------------------------------------------------------
+
+LANGFUSE_COSTS = {
+    # buckets input 200 + input_cached_tokens 1000 = 1200 in; output 200 + reasoning 100 = 300 out:
+    # 200 × 2 + 1000 × 0.5 + 300 × 8 = 3300 / 1e6
+    "gen-1": Decimal("0.0033"),
+    # 200 + read 3000 + write 300 (5m) + write 200 (1h) = 3700 in:
+    # 200 × 3 + 3000 × 0.3 + 300 × 3.75 + 200 × 6 + 400 × 15 = 9825 / 1e6
+    "gen-2": Decimal("0.009825"),
+    "gen-3": Decimal("0"),  # rate limited
+}
+
+
+@pytest.mark.parametrize("name", ["langfuse_observations.jsonl", "langfuse_observations.csv"])
+def test_langfuse_export_gives_the_same_call_costs_as_the_canonical_log(tmp_path, catalog, name):
+    canonical = tmp_path / "canonical" / "warehouse.duckdb"
+    load_and_build(canonical, catalog, ADAPTERS / "langfuse_calls.jsonl")
+    adapted = tmp_path / "adapted" / "warehouse.duckdb"
+    [result] = load_and_build(adapted, catalog, ADAPTERS / name)
+
+    # 6 observations: the span, the tool and the event are not calls.
+    assert (result.rows_read, result.rows_loaded) == (3, 3)
+    assert call_costs(adapted) == call_costs(canonical)
+    assert dict(rows(adapted, "SELECT call_id, cost_usd FROM marts.call_costs")) == LANGFUSE_COSTS
+    text = " ".join(str(r) for r in rows(adapted, "SELECT * FROM raw.calls"))
+    assert not any(secret in text for secret in SECRETS)
+
+
+def test_langfuse_buckets_that_cannot_map_are_rejected_naming_the_source_field(tmp_path):
+    generation = json.loads((ADAPTERS / "langfuse_observations.jsonl").read_text().splitlines()[1])
+    bad = [
+        ({"id": "negative", "usageDetails": {"input": -5, "output": 1}}, "usageDetails.input: must be an integer >= 0"),
+        (
+            {"id": "no-model", "providedModelName": None, "model": None, "metadata": {"provider": "openai"}},
+            "model (from providedModelName): required, missing",
+        ),
+        ({"id": "no-trace", "traceId": None}, "action_id (from traceId): required, missing"),
+        ({"id": "unknown-provider", "providedModelName": "house-model-7"}, "provider (from metadata.provider"),
+    ]
+    path = tmp_path / "observations.jsonl"
+    path.write_text("".join(json.dumps({**generation, **change}) + "\n" for change, _ in bad))
+    db = tmp_path / "warehouse.duckdb"
+
+    [result] = run_ingest_logs(db, [str(path)])[0]
+    assert (result.rows_read, result.rows_rejected) == (4, 4)
+    rejects = rows(db, "SELECT reason, raw_record FROM raw.rejects ORDER BY source_row")
+    for (_, expected), (reason, raw_record) in zip(bad, rejects, strict=True):
+        assert reason.startswith(expected), reason
+        assert not any(secret in raw_record for secret in SECRETS)
+
+
+# -- token conventions ------------------------------------------------------------------
+
+
+def test_token_convention_matrix(tmp_path, catalog):
+    """One Anthropic call written four ways: 200 uncached input tokens, 3000 read from the cache,
+    300 written with a 5-minute and 200 with a 1-hour TTL, 400 output of which 100 reasoning.
+
+    Canonical: input 3700 (= 200 + 3000 + 300 + 200), cached 3000, cache writes 500 (1h: 200),
+    output 400, reasoning 100. Cost: 200 × 3 + 3000 × 0.3 + 300 × 3.75 + 200 × 6 + 400 × 15
+    = 600 + 900 + 1125 + 1200 + 6000 = 9825 per 1e6 → $0.009825. OpenTelemetry has no TTL
+    attribute, so its 500 writes are all 5-minute: 600 + 900 + 1875 + 6000 = 9375 → $0.009375.
+    """
+    litellm = list(csv.DictReader((ADAPTERS / "litellm_spendlogs.csv").open()))[1]
+    usage_inclusive = {  # OpenAI-shaped usage: prompt_tokens holds the cache
+        "prompt_tokens": 3700,
+        "completion_tokens": 400,
+        "prompt_tokens_details": {"cached_tokens": 3000},
+        "cache_creation_input_tokens": 500,
+        "cache_creation": {"ephemeral_5m_input_tokens": 300, "ephemeral_1h_input_tokens": 200},
+        "completion_tokens_details": {"reasoning_tokens": 100},
+    }
+    usage_exclusive = {  # Anthropic-shaped usage: input_tokens beside the cache
+        "input_tokens": 200,
+        "output_tokens": 400,
+        "cache_read_input_tokens": 3000,
+        "cache_creation_input_tokens": 500,
+        "cache_creation": {"ephemeral_5m_input_tokens": 300, "ephemeral_1h_input_tokens": 200},
+        "completion_tokens_details": {"reasoning_tokens": 100},
+    }
+    records = []
+    for call_id, usage, prompt_tokens in (("inclusive", usage_inclusive, "3700"), ("exclusive", usage_exclusive, "")):
+        metadata = {**json.loads(litellm["metadata"]), "usage_object": usage}
+        records.append(
+            {**litellm, "request_id": call_id, "prompt_tokens": prompt_tokens, "metadata": json.dumps(metadata)}
+        )
+    litellm_path = write_csv(tmp_path / "litellm.csv", records)
+
+    observation = json.loads((ADAPTERS / "langfuse_observations.jsonl").read_text().splitlines()[4])
+    observation.update(
+        id="bucketed",
+        usageDetails={
+            "input": 200,
+            "cache_read_input_tokens": 3000,
+            "input_cache_creation_5m": 300,
+            "input_cache_creation_1h": 200,
+            "output": 300,
+            "output_reasoning_tokens": 100,
+            "total": 4100,
+        },
+    )
+    langfuse_path = tmp_path / "langfuse.jsonl"
+    langfuse_path.write_text(json.dumps(observation) + "\n")
+
+    span = json.loads((ADAPTERS / "otel_spans.jsonl").read_text().splitlines()[4])  # the Anthropic chat span
+    span["span_id"] = "otel-inclusive"
+    span["attributes"]["gen_ai.usage.reasoning.output_tokens"] = 100
+    otel_path = tmp_path / "otel.jsonl"
+    otel_path.write_text(json.dumps(span) + "\n")
+
+    db = tmp_path / "warehouse.duckdb"
+    load_and_build(db, catalog, litellm_path, langfuse_path, otel_path)
+    got = rows(
+        db,
+        """SELECT call_id, input_tokens, cached_input_tokens, cache_write_tokens, cache_write_1h_tokens,
+            output_tokens, reasoning_tokens, cost_usd FROM marts.call_costs ORDER BY call_id""",
+    )
+    assert got == [
+        ("bucketed", 3700, 3000, 500, 200, 400, 100, Decimal("0.009825")),
+        ("exclusive", 3700, 3000, 500, 200, 400, 100, Decimal("0.009825")),
+        ("inclusive", 3700, 3000, 500, 200, 400, 100, Decimal("0.009825")),
+        ("otel-inclusive", 3700, 3000, 500, 0, 400, 100, Decimal("0.009375")),
+    ]

@@ -15,13 +15,14 @@ import duckdb
 from pipelines.errors import UserError, first_line
 from pipelines.ingest import readers, redact
 from pipelines.ingest.adapters.base import Adapter
+from pipelines.ingest.adapters.langfuse import Langfuse
 from pipelines.ingest.adapters.litellm import LiteLLM
 from pipelines.ingest.adapters.otel import OTel
 from pipelines.ingest.lines import MAX_LINE_BYTES
 from pipelines.ingest.readers import Layout, Staged
 from pipelines.ingest.sources import SourceFile
 
-ADAPTERS: dict[str, type[Adapter]] = {adapter.name: adapter for adapter in (LiteLLM, OTel)}
+ADAPTERS: dict[str, type[Adapter]] = {adapter.name: adapter for adapter in (LiteLLM, OTel, Langfuse)}
 FORMATS = ("canonical", *ADAPTERS)
 
 
@@ -69,7 +70,9 @@ def inspect(
         if source.format == "json":
             raise UserError(f"{source.path}: a .json file is read as an OpenTelemetry (OTLP/JSON) export only")
         if route_from:
-            raise UserError(f"{source.path}: --route-from applies to LiteLLM and OpenTelemetry logs, not canonical")
+            raise UserError(
+                f"{source.path}: --route-from applies to LiteLLM, OpenTelemetry and Langfuse logs, not canonical"
+            )
         return layout
     adapter = ADAPTERS[name](route_from)
     adapter.check(source, layout)

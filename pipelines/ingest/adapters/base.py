@@ -77,13 +77,13 @@ class Adapter:
     # -- detection --------------------------------------------------------------------
 
     def matches(self, found: tuple[str, ...]) -> bool:
-        names = {name.lower() for name in found}
-        return all(column.lower() in names for column in self.signature)
+        names = {spelling(name) for name in found}
+        return all(spelling(column) in names for column in self.signature)
 
     def check(self, source: SourceFile, layout: Layout) -> None:
         """Refuse a file that lacks a column the mapping cannot do without."""
-        names = {name.lower() for name in layout.found}
-        missing = [column for column in self.required if column.lower() not in names]
+        names = {spelling(name) for name in layout.found}
+        missing = [column for column in self.required if spelling(column) not in names]
         if missing:
             found = ", ".join(layout.found[:12]) + (", ..." if len(layout.found) > 12 else "")
             raise UserError(
@@ -143,8 +143,8 @@ class Adapter:
     # -- reading a table-shaped file as text columns ------------------------------------
 
     def _source_relation(self, source: SourceFile, layout: Layout, staged: bool) -> str:
-        spelled = {name.lower(): name for name in layout.found}
-        present = {c.name: spelled[c.name.lower()] for c in self.columns if c.name.lower() in spelled}
+        spelled = {spelling(name): name for name in layout.found}
+        present = {c.name: spelled[spelling(c.name)] for c in self.columns if spelling(c.name) in spelled}
         row = "source_row, early_reason" if staged else "NULL::BIGINT AS source_row, NULL::VARCHAR AS early_reason"
         if source.format == "jsonl":
             # Read each listed key as JSON (absent keys read as NULL); nothing else in the line is read.
@@ -181,8 +181,13 @@ class Adapter:
         return f"SELECT {row}, {texts} FROM {reader}"
 
 
+def spelling(name: str) -> str:
+    """A column name as matched: `startTime`, `start_time` and `StartTime` are one column."""
+    return name.lower().replace("_", "")
+
+
 def _json_name(name: str, spelled: dict[str, str]) -> str:
-    return spelled.get(name.lower(), name)
+    return spelled.get(spelling(name), name)
 
 
 def _json_key(name: str, spelled: dict[str, str]) -> str:
@@ -191,7 +196,9 @@ def _json_key(name: str, spelled: dict[str, str]) -> str:
 
 def as_text(json: str) -> str:
     """SQL: a JSON value as text: a string unquoted, null as NULL, anything else as JSON text."""
-    return f"CASE json_type({json}) WHEN 'VARCHAR' THEN {json} ->> '$' WHEN 'NULL' THEN NULL ELSE {json}::VARCHAR END"
+    return (
+        f"CASE json_type({json}) WHEN 'VARCHAR' THEN ({json}) ->> '$' WHEN 'NULL' THEN NULL ELSE ({json})::VARCHAR END"
+    )
 
 
 def parquet_text(column: str) -> str:
