@@ -93,9 +93,18 @@ class Adapter:
 
     # -- the two load paths (logs.py) -------------------------------------------------
 
+    # On the direct path any bad row may simply fail the statement (the checked path then
+    # finds it and says why), so a mapping may parse JSON there without TRY_, once per value.
+    on_direct_path = False
+
     def direct(self, source: SourceFile, layout: Layout) -> tuple[str, Staged]:
         relation = self._source_relation(source, layout, staged=False)
-        mapped = f"SELECT * FROM ({self.mapped(relation, layout)}) WHERE early_reason IS NULL OR error(early_reason)"
+        self.on_direct_path = True
+        try:
+            mapped = self.mapped(relation, layout)
+        finally:
+            self.on_direct_path = False
+        mapped = f"SELECT * FROM ({mapped}) WHERE early_reason IS NULL OR error(early_reason)"
         return mapped, canonical_text(self.mappings())
 
     def line_limit_check(self, source: SourceFile) -> str | None:

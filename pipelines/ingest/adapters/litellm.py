@@ -189,27 +189,40 @@ class LiteLLM(Adapter):
                 (name, {"team": "team_id", "project": meta("key_alias")}.get(name, "NULL")) for name in TAGGED
             )
         )
+        if self.on_direct_path:  # one parse per value; anything odd fails over to the checked path
+            metadata_ok = "left(metadata, 1) = '{'"
+            tags_ok = "left(request_tags, 1) = '['"
+            extracted = f"""
+            extracted AS (
+                SELECT *,
+                    CASE WHEN {metadata_ok} THEN json_extract_string(metadata, {listed}) ELSE [] END AS m,
+                    CASE WHEN {tags_ok} THEN from_json(request_tags, '["VARCHAR"]') END AS tags
+                FROM ({relation})
+            )"""
+        else:
+            metadata_ok = "json_type(TRY_CAST(metadata AS JSON)) = 'OBJECT'"
+            tags_ok = "json_type(TRY_CAST(request_tags AS JSON)) = 'ARRAY'"
+            extracted = f"""
+            checked AS (SELECT *, {metadata_ok} AS metadata_ok, {tags_ok} AS tags_ok FROM ({relation})),
+            extracted AS (
+                SELECT *,
+                    CASE WHEN metadata_ok THEN json_extract_string(metadata, {listed}) ELSE [] END AS m,
+                    CASE WHEN tags_ok THEN from_json(request_tags, '["VARCHAR"]') END AS tags
+                FROM checked
+            )"""
+            metadata_ok, tags_ok = "metadata_ok", "tags_ok"
         return f"""
-        WITH parsed AS (
-            SELECT *, TRY_CAST(metadata AS JSON) AS meta, TRY_CAST(request_tags AS JSON) AS tags_json
-            FROM ({relation})
-        ),
-        extracted AS (
-            SELECT *,
-                CASE WHEN json_type(meta) = 'OBJECT' THEN json_extract_string(meta, {listed}) ELSE [] END AS m,
-                CASE WHEN json_type(tags_json) = 'ARRAY' THEN from_json(tags_json, '["VARCHAR"]') END AS tags
-            FROM parsed
-        )
+        WITH {extracted}
         SELECT
             source_row,
             coalesce(early_reason, CASE
-                WHEN nullif(metadata, '') IS NOT NULL AND coalesce(json_type(meta), '') <> 'OBJECT'
+                WHEN nullif(metadata, '') IS NOT NULL AND NOT coalesce({metadata_ok}, false)
                 THEN 'metadata: must be a JSON object'
-                WHEN nullif(request_tags, '') IS NOT NULL AND coalesce(json_type(tags_json), '') <> 'ARRAY'
+                WHEN nullif(request_tags, '') IS NOT NULL AND NOT coalesce({tags_ok}, false)
                 THEN 'request_tags: must be a JSON array of text'
                 {not_integer}
             END) AS early_reason,
-            {when_read(shown_record(self.columns))} AS raw_record,
+            {"NULL" if self.on_direct_path else when_read(shown_record(self.columns))} AS raw_record,
             -- ids
             request_id AS call_id,
             coalesce(nullif(session_id, ''), {meta("trace_id")}, {meta("parent_request_id")}, request_id) AS action_id,
