@@ -269,7 +269,8 @@ def _best_run_output(m: Measurement) -> list[str]:
 def _ingest_seconds(output: list[str]) -> float | None:
     for line in output:
         cells = [c.strip() for c in re.split(r"[│|]", line) if c.strip()]
-        if len(cells) >= 8 and cells[1] in ("parquet", "jsonl") and re.fullmatch(r"[\d.]+", cells[-1]):
+        formats = ("parquet", "jsonl", "csv", "litellm.csv")
+        if len(cells) >= 8 and cells[1] in formats and re.fullmatch(r"[\d.]+", cells[-1]):
             return float(cells[-1])
     return None
 

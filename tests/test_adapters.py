@@ -436,3 +436,32 @@ def test_token_convention_matrix(tmp_path, catalog):
         ("inclusive", 3700, 3000, 500, 200, 400, 100, Decimal("0.009825")),
         ("otel-inclusive", 3700, 3000, 500, 0, 400, 100, Decimal("0.009375")),
     ]
+
+
+# -- the demo ---------------------------------------------------------------------------
+
+
+def test_the_demo_written_partly_as_litellm_logs_gives_the_same_marts(tmp_path):
+    """One gateway's calls as LiteLLM SpendLogs instead of canonical lines: every call costs the same."""
+    from datetime import date
+
+    from pipelines.demo.files import write_demo
+
+    end = date(2026, 11, 29)
+    catalog = Path(__file__).resolve().parent.parent / "pricing" / "catalog.yaml"
+    plain = write_demo(tmp_path / "plain", 12_000, seed=3, end=end, weeks=6)
+    mixed = write_demo(tmp_path / "mixed", 12_000, seed=3, end=end, weeks=6, adapter_logs=True)
+    spend_logs = [p for p in mixed if p.parent.name == "litellm"]
+    assert len(spend_logs) == 5  # every week but the one with the data-quality issues
+
+    results = {}
+    for name, files in (("plain", plain), ("mixed", mixed)):
+        db = tmp_path / name / "warehouse.duckdb"
+        results[name] = load_and_build(db, catalog, *files)
+    litellm_loads = [r for r in results["mixed"] if r.format == "litellm.csv"]
+    assert sum(r.rows_loaded for r in litellm_loads) > 1000 and not any(r.rows_rejected for r in litellm_loads)
+    for table in ("marts.call_costs", "marts.action_costs", "marts.route_weekly"):
+        # Which load a call came from differs, by design; nothing else may.
+        query = f"SELECT * EXCLUDE (load_id) FROM {table}" if table == "marts.call_costs" else f"SELECT * FROM {table}"
+        first = sorted(map(str, rows(tmp_path / "plain" / "warehouse.duckdb", query)))
+        assert first == sorted(map(str, rows(tmp_path / "mixed" / "warehouse.duckdb", query))), table
