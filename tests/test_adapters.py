@@ -465,3 +465,16 @@ def test_the_demo_written_partly_as_litellm_logs_gives_the_same_marts(tmp_path):
         query = f"SELECT * EXCLUDE (load_id) FROM {table}" if table == "marts.call_costs" else f"SELECT * FROM {table}"
         first = sorted(map(str, rows(tmp_path / "plain" / "warehouse.duckdb", query)))
         assert first == sorted(map(str, rows(tmp_path / "mixed" / "warehouse.duckdb", query))), table
+
+
+def test_the_cli_takes_format_and_route_from(tmp_path):
+    from tests.conftest import run_cli
+
+    db = tmp_path / "warehouse.duckdb"
+    spans = str(ADAPTERS / "otel_spans.jsonl")
+    result = run_cli("ingest", "logs", spans, "--format", "otel", "--route-from", "gen_ai.agent.name", "--db", str(db))
+    assert result.returncode == 0, result.stderr
+    assert "otel.jsonl" in result.stdout
+    refused = run_cli("ingest", "logs", spans, "--format", "helicone", "--db", str(db))
+    assert refused.returncode == 2
+    assert "--format helicone: unknown (expected one of canonical, litellm, otel, langfuse)" in refused.stderr
