@@ -441,8 +441,8 @@ def test_token_convention_matrix(tmp_path, catalog):
 # -- the demo ---------------------------------------------------------------------------
 
 
-def test_the_demo_written_partly_as_litellm_logs_gives_the_same_marts(tmp_path):
-    """One gateway's calls as LiteLLM SpendLogs instead of canonical lines: every call costs the same."""
+def test_the_demo_written_partly_as_litellm_and_otel_logs_gives_the_same_marts(tmp_path):
+    """One gateway's calls as LiteLLM SpendLogs, one route's as OTLP spans: the same costs and metrics."""
     from datetime import date
 
     from pipelines.demo.files import write_demo
@@ -451,8 +451,8 @@ def test_the_demo_written_partly_as_litellm_logs_gives_the_same_marts(tmp_path):
     catalog = Path(__file__).resolve().parent.parent / "pricing" / "catalog.yaml"
     plain = write_demo(tmp_path / "plain", 12_000, seed=3, end=end, weeks=6)
     mixed = write_demo(tmp_path / "mixed", 12_000, seed=3, end=end, weeks=6, adapter_logs=True)
-    spend_logs = [p for p in mixed if p.parent.name == "litellm"]
-    assert len(spend_logs) == 5  # every week but the one with the data-quality issues
+    # every week but the one with the data-quality issues
+    assert sum(p.parent.name == "litellm" for p in mixed) == sum(p.parent.name == "otel" for p in mixed) == 5
 
     results = {}
     for name, files in (("plain", plain), ("mixed", mixed)):
@@ -460,11 +460,20 @@ def test_the_demo_written_partly_as_litellm_logs_gives_the_same_marts(tmp_path):
         results[name] = load_and_build(db, catalog, *files)
     litellm_loads = [r for r in results["mixed"] if r.format == "litellm.csv"]
     assert sum(r.rows_loaded for r in litellm_loads) > 1000 and not any(r.rows_rejected for r in litellm_loads)
-    for table in ("marts.call_costs", "marts.action_costs", "marts.route_weekly"):
+    otel_loads = [r for r in results["mixed"] if r.format == "otel.json"]
+    assert sum(r.rows_loaded for r in otel_loads) > 100 and not any(r.rows_rejected for r in otel_loads)
+    # Calls not traced keep their ids: every one of them is the same call, cost and action.
+    not_traced = "route <> 'summarization'"
+    for table in ("marts.call_costs", "marts.action_costs"):
         # Which load a call came from differs, by design; nothing else may.
-        query = f"SELECT * EXCLUDE (load_id) FROM {table}" if table == "marts.call_costs" else f"SELECT * FROM {table}"
+        columns = "* EXCLUDE (load_id)" if table == "marts.call_costs" else "*"
+        query = f"SELECT {columns} FROM {table} WHERE {not_traced}"
         first = sorted(map(str, rows(tmp_path / "plain" / "warehouse.duckdb", query)))
         assert first == sorted(map(str, rows(tmp_path / "mixed" / "warehouse.duckdb", query))), table
+    # Traced calls become spans (new ids, no team or feature): the route's weekly metrics stay.
+    query = "SELECT * FROM marts.route_weekly"
+    first = sorted(map(str, rows(tmp_path / "plain" / "warehouse.duckdb", query)))
+    assert first == sorted(map(str, rows(tmp_path / "mixed" / "warehouse.duckdb", query)))
 
 
 def test_the_cli_takes_format_and_route_from(tmp_path):

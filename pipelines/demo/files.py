@@ -26,6 +26,7 @@ from pipelines.demo.world import HOUR_MS
 
 FORMATS = ("parquet", "jsonl", "csv")
 LITELLM_REGION = "us-east-1"  # write_demo(adapter_logs=True): this region's gateway is a LiteLLM proxy
+OTEL_ROUTE, OTEL_SERVICE = "summarization", "summarizer"  # ... and this route's service traces with OpenTelemetry
 
 
 def _utc_offset_minutes(ms: np.ndarray, zone: str) -> np.ndarray:
@@ -92,18 +93,22 @@ def write_demo(
     `batch/batch-worker-<monday>.parquet`: the batch route, written by its workers. The
     ISSUE_WEEK gateway file (only that one) holds bad lines and re-emitted duplicates.
     Earlier demo files in those folders are removed first, so the folder is one period.
-    With `adapter_logs`, the calls of the LITELLM_REGION gateway that LiteLLM can describe
-    go to `litellm/spendlogs-<monday>.csv` instead, as LiteLLM's SpendLogs export (not in
-    the ISSUE_WEEK, whose gateway file stays whole).
+    With `adapter_logs` (not in the ISSUE_WEEK, whose gateway file stays whole), the
+    OTEL_ROUTE actions that GenAI spans can describe go to `otel/<service>-<monday>.json` as
+    an OTLP/JSON export, and the other calls of the LITELLM_REGION gateway that LiteLLM can
+    describe to `litellm/spendlogs-<monday>.csv`, as LiteLLM's SpendLogs export.
     """
     from pipelines.demo.litellm_logs import split_expressible, write_spend_logs
+    from pipelines.demo.otel_spans import split_expressible_actions, write_otlp
 
     out_dir = Path(out_dir)
     gateway_dir, batch_dir, litellm_dir = out_dir / "gateway", out_dir / "batch", out_dir / "litellm"
+    otel_dir = out_dir / "otel"
     for folder, pattern in (
         (gateway_dir, "gateway-*.jsonl.gz"),
         (batch_dir, "batch-worker-*.parquet"),
         (litellm_dir, "spendlogs-*.csv"),
+        (otel_dir, f"{OTEL_SERVICE}-*.json"),
     ):
         folder.mkdir(parents=True, exist_ok=True)
         for old in folder.glob(pattern):
@@ -114,6 +119,8 @@ def write_demo(
         gateway = table.filter(pc.invert(is_batch))
         gateway_rows = np.cumsum(~is_batch.to_numpy(zero_copy_only=False)) - 1
         if adapter_logs and not cut.size:
+            traced, gateway = split_expressible_actions(gateway, OTEL_ROUTE)
+            paths.append(write_otlp(traced, otel_dir / f"{OTEL_SERVICE}-{monday.isoformat()}.json", OTEL_SERVICE))
             litellm, gateway = split_expressible(gateway, LITELLM_REGION)
             paths.append(write_spend_logs(litellm, litellm_dir / f"spendlogs-{monday.isoformat()}.csv"))
         gateway_path = gateway_dir / f"gateway-{monday.isoformat()}.jsonl.gz"

@@ -18,6 +18,7 @@ from pipelines.ingest.adapters.base import Adapter
 from pipelines.ingest.adapters.langfuse import Langfuse
 from pipelines.ingest.adapters.litellm import LiteLLM
 from pipelines.ingest.adapters.otel import OTel
+from pipelines.ingest.fields import REQUIRED
 from pipelines.ingest.lines import MAX_LINE_BYTES
 from pipelines.ingest.readers import Layout, Staged
 from pipelines.ingest.sources import SourceFile
@@ -63,9 +64,13 @@ def check_format(log_format: str | None) -> None:
 def inspect(
     con: duckdb.DuckDBPyConnection, source: SourceFile, log_format: str | None = None, route_from: str | None = None
 ) -> Layout:
-    """The file's layout, with its format: forced, else the first adapter whose columns it has."""
+    """The file's layout, with its format: forced, else canonical when it has the canonical fields,
+    else the first adapter whose columns it has."""
     layout = _json_document_keys(con, source) if source.format == "json" else readers.inspect(con, source)
-    name = log_format or next((n for n, a in ADAPTERS.items() if a().matches(layout.found)), "canonical")
+    # A file with every required canonical field is canonical, whatever else it holds.
+    canonical = all(name in layout.columns for name in REQUIRED)
+    detected = next((n for n, a in ADAPTERS.items() if a().matches(layout.found)), "canonical")
+    name = log_format or ("canonical" if canonical else detected)
     if name == "canonical":
         if source.format == "json":
             raise UserError(f"{source.path}: a .json file is read as an OpenTelemetry (OTLP/JSON) export only")
