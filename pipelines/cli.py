@@ -177,7 +177,9 @@ def demo(
     with err.status(f"generating {calls:,} calls of demo routing logs"):
         directory, generated = prepare(warehouse, calls, seed)
     out.print(f"demo logs {'written to' if generated else 'already in'} {directory}", highlight=False)
-    ingest_logs([str(directory / "gateway"), str(directory / "batch")], db=db)
+    # gateway/ and batch/ always; litellm/ and otel/ (the adapters' formats) in demos written since
+    folders = [directory / name for name in ("gateway", "batch", "litellm", "otel")]
+    ingest_logs([str(folder) for folder in folders if folder.exists()], db=db)
     # The demo's tiers and private model are priced by the project's own catalog.
     build(db=db, prices=prices or PROJECT_CATALOG)
     if not no_app:

@@ -487,3 +487,15 @@ def test_the_cli_takes_format_and_route_from(tmp_path):
     refused = run_cli("ingest", "logs", spans, "--format", "helicone", "--db", str(db))
     assert refused.returncode == 2
     assert "--format helicone: unknown (expected one of canonical, litellm, otel, langfuse)" in refused.stderr
+
+
+def test_routeledger_demo_ingests_the_adapters_files(tmp_path):
+    from tests.conftest import run_cli
+
+    db = tmp_path / "demo.duckdb"
+    run_cli("demo", "--calls", "6000", "--no-app", "--db", str(db), check=True)
+    formats = dict(rows(db, "SELECT format, sum(rows_loaded) FROM raw.loads GROUP BY format"))
+    assert set(formats) == {"jsonl.gz", "parquet", "litellm.csv", "otel.json"}
+    assert formats["litellm.csv"] > 0 and formats["otel.json"] > 0
+    files = [p for folder in ("litellm", "otel") for p in (tmp_path / "demo" / folder).iterdir()]
+    assert len(files) == 22  # 11 weeks each: every week but the one with the data-quality issues
