@@ -80,15 +80,34 @@ PricesOption = Annotated[
 def ingest_logs(
     paths: Annotated[
         list[str],
-        typer.Argument(help="Files, directories or globs: .jsonl .ndjson .csv .parquet, and .gz/.zst", metavar="PATH"),
+        typer.Argument(
+            help="Files, directories or globs: .jsonl .ndjson .csv .parquet .json (OTLP), and .gz/.zst", metavar="PATH"
+        ),
     ],
     db: DbOption = None,
+    log_format: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="canonical, litellm, otel or langfuse (default: found from each file's columns or keys)",
+            show_default=False,
+        ),
+    ] = None,
+    route_from: Annotated[
+        str | None,
+        typer.Option(
+            "--route-from",
+            help="The route's source: a LiteLLM metadata key or request tag, an OpenTelemetry span attribute",
+            show_default=False,
+            metavar="KEY",
+        ),
+    ] = None,
 ) -> None:
-    """Load canonical routing logs into raw.calls; bad rows go to raw.rejects."""
+    """Load routing logs (canonical, LiteLLM, OpenTelemetry, Langfuse) into raw.calls; bad rows go to raw.rejects."""
     from pipelines.ingest.logs import run_ingest_logs
 
     with new_progress() as progress:
-        results, skipped = run_ingest_logs(db, paths, progress)
+        results, skipped = run_ingest_logs(db, paths, progress, log_format, route_from)
     out.print(load_summary(results))
     for path in skipped:
         err.print(f"skipped {path}: not a known log format")
@@ -212,7 +231,9 @@ def demo(
     with err.status(f"generating {calls:,} calls of demo routing logs"):
         directory, generated = prepare(warehouse, calls, seed)
     out.print(f"demo logs {'written to' if generated else 'already in'} {directory}", highlight=False)
-    ingest_logs([str(directory / "gateway"), str(directory / "batch")], db=db)
+    # gateway/ and batch/ always; litellm/ and otel/ (the adapters' formats) in demos written since
+    folders = [directory / name for name in ("gateway", "batch", "litellm", "otel")]
+    ingest_logs([str(folder) for folder in folders if folder.exists()], db=db)
     # The demo's tiers and private model are priced by the project's own catalog.
     build(db=db, prices=prices or PROJECT_CATALOG)
     _demo_bills(warehouse, directory, db, prices or PROJECT_CATALOG)

@@ -22,7 +22,7 @@ import duckdb
 from rich.progress import Progress
 
 from pipelines.errors import UserError
-from pipelines.ingest import readers, redact
+from pipelines.ingest import adapters, readers
 from pipelines.ingest.fields import FIELD_NAMES, REQUIRED, validate_sql
 from pipelines.ingest.loads import Loader, LoadResult, RowsRejected, load_file
 from pipelines.ingest.sources import SourceFile, expand
@@ -30,17 +30,23 @@ from pipelines.warehouse import Warehouse
 
 
 def run_ingest_logs(
-    db: str | Path | None, paths: list[str], progress: Progress | None = None
+    db: str | Path | None,
+    paths: list[str],
+    progress: Progress | None = None,
+    log_format: str | None = None,
+    route_from: str | None = None,
 ) -> tuple[list[LoadResult], list[Path]]:
     """Load routing-log files into the warehouse, each file in its own transaction.
 
     Every input is checked (exists, known format, is a routing log) before the first
     file loads, so a typo never leaves a run half done. A file that cannot be read or
     loaded fails alone: the others load, and its result says why (`error`).
+    `log_format` forces the log's shape (pipelines/ingest/adapters), else each file's
+    columns or keys tell it; `route_from` picks an adapter's route source.
     """
     files, skipped = expand(paths)
     with Warehouse.at(db).writer("ingest logs") as con:
-        layouts = check_files(con, files)
+        layouts = check_files(con, files, log_format, route_from)
         results = []
         for i, source in enumerate(files, start=1):
             layout = layouts[source.path]
@@ -58,21 +64,30 @@ def run_ingest_logs(
         return results, skipped
 
 
-def check_files(con: duckdb.DuckDBPyConnection, files: list[SourceFile]) -> dict[Path, readers.Layout | str]:
+def check_files(
+    con: duckdb.DuckDBPyConnection,
+    files: list[SourceFile],
+    log_format: str | None = None,
+    route_from: str | None = None,
+) -> dict[Path, readers.Layout | str]:
     """The layout of every file, refusing files that are not routing logs before any loads.
 
     A file that cannot be read at all gets the reason instead of a layout; an empty file
     (no bytes, or JSON lines of which none is an object) has nothing to refuse.
     """
+    adapters.check_format(log_format)
     layouts: dict[Path, readers.Layout | str] = {}
     for source in files:
         if source.size_bytes == 0:
             layouts[source.path] = readers.Layout({}, ())
             continue
         try:
-            layout = readers.inspect(con, source)
+            layout = adapters.inspect(con, source, log_format, route_from)
         except UserError as exc:
             layouts[source.path] = str(exc)
+            continue
+        if layout.adapter != "canonical":  # the adapter checked its own columns
+            layouts[source.path] = layout
             continue
         missing = [name for name in REQUIRED if name not in layout.columns]
         if missing and not (source.format == "jsonl" and not layout.found):
@@ -97,19 +112,20 @@ def ingest_file(
         (lambda con, source, load_id: _load_direct(con, source, layout, load_id), "loading"),
         (lambda con, source, load_id: _load_checked(con, source, layout, load_id), "bad rows found, checking each row"),
     ]
-    return load_file(con, source, "logs", source.label, loaders, progress, label)
+    return load_file(con, source, "logs", adapters.label(source, layout), loaders, progress, label)
 
 
 def _load_direct(
     con: duckdb.DuckDBPyConnection, source: SourceFile, layout: readers.Layout, load_id: int
 ) -> tuple[int, int, int, int]:
     """Stream the file into raw.calls; any bad row or duplicate aborts (RowsRejected)."""
-    relation, columns = readers.direct(source, layout)
+    reading = adapters.reading(layout)
+    relation, columns = reading.direct(source, layout)
     checked = validate_sql(relation, columns.raw_column, typed=columns.typed, kinds=columns.kinds)
     field_list = ", ".join(FIELD_NAMES)
     con.execute("SET preserve_insertion_order = false")
     try:
-        if limit_check := readers.line_limit_check(source):
+        if limit_check := reading.line_limit_check(source):
             con.execute(limit_check)
         con.execute(
             f"INSERT INTO raw.calls ({field_list}, load_id) SELECT {field_list}, {load_id} FROM ({checked}) "
@@ -147,17 +163,20 @@ def _load_checked(
 ) -> tuple[int, int, int, int]:
     """Stage the file with numbered rows; load the good ones, quarantine the rest, count duplicates."""
     path = str(source.path)
-    stored = redact.redacted("raw_record", source)
+    reading = adapters.reading(layout)
+    stored = reading.redacted("raw_record", source)
     unit = "row" if source.format == "parquet" else "line"
     # Numbered rows need DuckDB to keep the file's order while staging it.
     con.execute("SET preserve_insertion_order = true")
-    staged = readers.stage(con, source, layout)
-    checked = validate_sql(
-        "SELECT * FROM __rows WHERE early_reason IS NULL",
-        staged.raw_column,
-        keep=("source_row", "raw_record"),
-        typed=staged.typed,
-        kinds=staged.kinds,
+    staged = reading.stage(con, source, layout)
+    checked = reading.source_reasons(
+        validate_sql(
+            "SELECT * FROM __rows WHERE early_reason IS NULL",
+            staged.raw_column,
+            keep=("source_row", "raw_record"),
+            typed=staged.typed,
+            kinds=staged.kinds,
+        )
     )
     content = ", ".join(FIELD_NAMES)
     con.execute(

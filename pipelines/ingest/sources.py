@@ -22,13 +22,16 @@ FORMATS = {
     ".jsonl.zst": ("jsonl", "zstd"),
     ".ndjson.zst": ("jsonl", "zstd"),
     ".csv.zst": ("csv", "zstd"),
+    # OTLP/JSON trace exports (pipelines/ingest/adapters/otel.py)
+    ".json": ("json", None),
+    ".json.gz": ("json", "gzip"),
 }
 
 
 @dataclass(frozen=True)
 class SourceFile:
     path: Path  # absolute
-    format: str  # jsonl | csv | parquet
+    format: str  # jsonl | csv | parquet | json (an OTLP/JSON export)
     compression: str | None
     size_bytes: int
 
