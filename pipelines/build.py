@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from pipelines import audits, models
 from pipelines.ingest.fields import quote
+from pipelines.policy import Policy, load_policy, policy_beside, policy_tables
 from pipelines.prices import PriceBook, Resolution, build_price_book, resolve_models
 from pipelines.raw import MODEL_MAP_SCHEMA, PRICES_SCHEMA
 from pipelines.warehouse import Warehouse, configure
@@ -33,12 +34,15 @@ def run_build(
     prices: PriceBook | Path | None = None,
     on_built: Callable[[models.Built], None] | None = None,
     on_audit: Callable[[audits.AuditResult], None] | None = None,
+    policy: Policy | Path | None = None,
 ) -> BuildResult:
     """Load prices, build every model and pass its audits in one transaction, then publish the marts.
 
     A failing audit (AuditsFailed) rolls everything back: the last published snapshot stays.
     """
     book = prices if isinstance(prices, PriceBook) else build_price_book(prices)
+    if not isinstance(policy, Policy):  # a path, or None: the policy.yaml beside the catalog, if any
+        policy = load_policy(policy or policy_beside(book.catalog_path))
     ordered = models.discover()
     checks = audits.collect(ordered, on_build=True)
     warehouse = Warehouse.at(db)
@@ -46,7 +50,7 @@ def run_build(
         con.execute("SET preserve_insertion_order = false")
         con.execute("BEGIN TRANSACTION")
         try:
-            resolutions, built = build_models(con, book, ordered, on_built)
+            resolutions, built = build_models(con, book, ordered, on_built, policy)
             audited = audits.run(con, checks, on_audit)
             con.execute("COMMIT")
         except BaseException:
@@ -65,8 +69,10 @@ def build_models(
     book: PriceBook,
     ordered: list[models.Model],
     on_built: Callable[[models.Built], None] | None = None,
+    policy: Policy | None = None,
 ) -> tuple[list[Resolution], list[models.Built]]:
-    """raw.model_map and raw.prices from the price book, then every model. The caller owns the transaction."""
+    """raw.model_map and raw.prices from the price book, raw.policy_* from the policy (none: empty), then
+    every model. The caller owns the transaction."""
     resolutions = resolve_models(book, logged_models(con))
     _replace_table(con, "raw.model_map", model_map_table(resolutions))
     used = {(r.price_provider, r.price_model) for r in resolutions if r.price_model is not None}
@@ -74,6 +80,8 @@ def build_models(
     # The models in use only: the thousands of other published models stay out of the
     # warehouse (`routeledger prices list` shows them).
     _replace_table(con, "raw.prices", prices_table(book, used))
+    for name, table in policy_tables(policy or Policy()).items():
+        _replace_table(con, name, table)
     return resolutions, models.build(con, ordered, on_built)
 
 

@@ -85,18 +85,30 @@ def ingest_logs(
         raise UserError(" | ".join(failed))
 
 
+PolicyOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--policy", help="Routing policy and budgets replacing the policy.yaml beside the catalog", metavar="PATH"
+    ),
+]
+
+
 @app.command()
-def build(db: DbOption = None, prices: PricesOption = None) -> None:
+def build(db: DbOption = None, prices: PricesOption = None, policy: PolicyOption = None) -> None:
     """Load prices, build every SQL model in order, audit them, publish the marts for readers."""
     from pipelines.build import run_build
+    from pipelines.policy import load_policy, policy_beside
     from pipelines.prices import build_price_book, published_source
 
     book = build_price_book(prices)  # a broken catalog stops here, before anything is built
     if book.catalog_path is None:
         err.print("no price catalog (pricing/catalog.yaml): published prices only, no model tiers", highlight=False)
     out.print(f"prices: {book.catalog_path or 'no team catalog'} over {published_source()}", highlight=False)
+    policy_path = policy or policy_beside(book.catalog_path)
+    rules = load_policy(policy_path)  # so is a broken policy
+    out.print(f"policy: {policy_path or 'none (no policy.yaml beside the catalog)'}", highlight=False)
     out.print("building models")
-    result = run_build(db, book, report_built, report_audit)
+    result = run_build(db, book, report_built, report_audit, rules)
     seconds = sum(a.seconds for a in result.audits)
     out.print(f"{len(result.audits)} audits passed in {seconds:.2f}s", highlight=False)
     out.print(f"published {result.snapshot} (build {result.build_id})", highlight=False)

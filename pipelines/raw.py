@@ -11,6 +11,7 @@ import duckdb
 import pyarrow as pa
 
 from pipelines.ingest.fields import calls_ddl
+from pipelines.policy import POLICY_LIMITS_SCHEMA, POLICY_LISTS_SCHEMA, POLICY_ROUTES_SCHEMA
 
 MONEY = pa.decimal128(18, 9)  # a price per 1M tokens, as the catalog gives it
 MULTIPLIER = pa.decimal128(9, 6)
@@ -175,6 +176,10 @@ SOURCES = frozenset(
         "raw.model_map",
         "raw.billing_lines",
         "raw.billing_usage",
+        # replaced by each build from pricing/policy.yaml (pipelines/policy.py)
+        "raw.policy_limits",
+        "raw.policy_lists",
+        "raw.policy_routes",
     }
 )
 
@@ -183,7 +188,13 @@ def create_empty(con: duckdb.DuckDBPyConnection) -> None:
     """Every raw table, empty, with its real types (a scratch database for model tests)."""
     for statement in RAW_DDL:
         con.execute(statement)
-    for name, schema in (("raw.prices", PRICES_SCHEMA), ("raw.model_map", MODEL_MAP_SCHEMA)):
+    for name, schema in (
+        ("raw.prices", PRICES_SCHEMA),
+        ("raw.model_map", MODEL_MAP_SCHEMA),
+        ("raw.policy_limits", POLICY_LIMITS_SCHEMA),
+        ("raw.policy_lists", POLICY_LISTS_SCHEMA),
+        ("raw.policy_routes", POLICY_ROUTES_SCHEMA),
+    ):
         con.register("__empty", pa.Table.from_pylist([], schema=schema))
         try:
             con.execute(f"CREATE TABLE IF NOT EXISTS {name} AS SELECT * FROM __empty")
