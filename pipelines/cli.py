@@ -238,6 +238,36 @@ def prices_list(
         )
 
 
+@app.command()
+def check(
+    db: DbOption = None,
+    week: Annotated[
+        str | None,
+        typer.Option(help="ISO week (2026-W45) or any date in it; default: the last complete week", metavar="WEEK"),
+    ] = None,
+    format: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+) -> None:
+    """A week's policy violations, cost regressions and budget breaches (exit 1 on any breach)."""
+    from datetime import UTC, datetime
+
+    from pipelines.check import as_json, as_table, findings, last_complete_week, parse_week
+    from pipelines.warehouse import Warehouse
+
+    if format not in ("table", "json"):
+        raise UserError(f"--format {format!r}: expected table or json")
+    with Warehouse.at(db).reader() as con:
+        monday = parse_week(week) if week else last_complete_week(con, datetime.now(UTC).date())
+        if monday is None:
+            raise UserError("no complete week with data to check; give --week")
+        found = findings(con, monday)
+    if format == "json":
+        out.print_json(as_json(monday, found))
+    else:
+        out.print(as_table(monday, found))
+    if any(f.severity == "breach" for f in found):
+        raise typer.Exit(1)
+
+
 @prices_app.command("check")
 def prices_check(db: DbOption = None, prices: PricesOption = None) -> None:
     """Validate the catalog, then list logged models with no price at their time (exit 1 if any)."""

@@ -1,4 +1,5 @@
 -- model:
+--   materialized: table
 --   grain: [week, route, rule]
 --   audits:
 --     - not_null: [week, route, rule, offending]
