@@ -6,6 +6,7 @@ bad input, with a one-line reason on stderr.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -163,7 +164,6 @@ def demo(
 ) -> None:
     """Generate 12 weeks of realistic routing logs, ingest them, build, and open the app."""
     from pipelines.demo.run import prepare
-    from pipelines.prices.catalog import PROJECT_CATALOG
     from pipelines.warehouse import Warehouse
 
     warehouse = Warehouse.at(db)
@@ -171,8 +171,17 @@ def demo(
         directory, generated = prepare(warehouse, calls, seed)
     out.print(f"demo logs {'written to' if generated else 'already in'} {directory}", highlight=False)
     ingest_logs([str(directory / "gateway"), str(directory / "batch")], db=db)
-    # The demo's tiers and private model are priced by the project's own catalog.
-    build(db=db, prices=prices or PROJECT_CATALOG)
+    # The demo's tiers and private model are priced by the project's own catalog, in a copy
+    # dated to the demo's weeks (its negotiated price), beside the project's policy.
+    if prices is None:
+        from datetime import date
+
+        from pipelines.demo.config import write_demo_pricing
+        from pipelines.demo.run import MANIFEST
+
+        end = date.fromisoformat(json.loads((directory / MANIFEST).read_text())["end"])
+        prices = write_demo_pricing(directory, end)
+    build(db=db, prices=prices)
     if not no_app:
         run_app(db=db, port=port)
 

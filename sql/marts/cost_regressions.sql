@@ -5,8 +5,13 @@
 --     - expression_is_true: cost_per_completed_action_usd > cost_per_completed_action_prev_usd
 --
 -- One row per (week, route) whose cost per completed action rose more than the policy's
--- regression_threshold (pricing/policy.yaml; 0.25 without one) over the week before:
--- what an engineer opens first. Beside the two costs per completed action:
+-- regression_threshold (pricing/policy.yaml; 0.25 without one) over the week before, by
+-- more than chance explains: what an engineer opens first. Chance: each week's cost per
+-- completed action R = Σ cost / completed over its n actions has the standard error of
+-- the ratio estimator, sqrt(Σ (cost_i − R · completed_i)² / (n − 1) / n) / (completed / n)
+-- (as in marts.policy_compare), and the rise must exceed 1.96 x sqrt(se_prev² + se²)
+-- (change_z > 1.96), so a few expensive actions in a small week are not a regression.
+-- Beside the two costs per completed action:
 --   the route's spend change and its two largest parts (marts.spend_deltas, by size)
 --   fallback_rate before and after (marts.route_weekly: actions with a fallback / actions)
 --   the policy versions and models (provider/model) the route's calls ran, each week
@@ -20,6 +25,33 @@ route_weekly as (
 
 spend_deltas as (
     select * from marts.spend_deltas where grain = 'route'
+),
+
+action_costs as (
+    select week, route, completed, cost_usd from marts.action_costs
+),
+
+-- the standard error of each route-week's cost per completed action
+spread as (
+    select
+        action_costs.week,
+        action_costs.route,
+        sqrt(
+            sum(
+                power(
+                    coalesce(cast(action_costs.cost_usd as double), 0)
+                    - cast(route_weekly.cost_usd as double) / route_weekly.completed_actions
+                    * cast(action_costs.completed as integer),
+                    2
+                )
+            ) / nullif(count(*) - 1, 0) / count(*)
+        ) / (any_value(route_weekly.completed_actions) / count(*)) as standard_error_usd
+    from action_costs
+    inner join route_weekly
+        on route_weekly.week = action_costs.week
+        and route_weekly.route = action_costs.route
+    where route_weekly.completed_actions > 0
+    group by action_costs.week, action_costs.route
 ),
 
 threshold as (
@@ -56,16 +88,31 @@ paired as (
         curr.cost_per_completed_action_usd,
         prev.fallback_rate as fallback_rate_prev,
         curr.fallback_rate,
-        threshold.threshold
+        threshold.threshold,
+        cast(curr.cost_per_completed_action_usd - prev.cost_per_completed_action_usd as double)
+        / nullif(sqrt(power(spread_prev.standard_error_usd, 2) + power(spread_curr.standard_error_usd, 2)), 0)
+            as change_z
     from route_weekly as curr
     inner join route_weekly as prev
         on prev.route = curr.route
         and prev.week = curr.week - 7
+    inner join spread as spread_curr
+        on spread_curr.week = curr.week
+        and spread_curr.route = curr.route
+    inner join spread as spread_prev
+        on spread_prev.week = prev.week
+        and spread_prev.route = prev.route
     cross join threshold
     where
         prev.cost_per_completed_action_usd > 0
         and curr.cost_per_completed_action_usd
         > prev.cost_per_completed_action_usd * (1 + threshold.threshold)
+        -- beyond chance; with no spread at all (every action cost the same), any rise is
+        and coalesce(
+            cast(curr.cost_per_completed_action_usd - prev.cost_per_completed_action_usd as double)
+            / nullif(sqrt(power(spread_prev.standard_error_usd, 2) + power(spread_curr.standard_error_usd, 2)), 0),
+            1e308
+        ) > 1.96
 ),
 
 parts_long as (
@@ -104,6 +151,7 @@ final as (
         cast(paired.cost_per_completed_action_usd as double) / cast(paired.cost_per_completed_action_prev_usd as double)
         - 1 as cost_per_completed_action_change,
         cast(paired.threshold as decimal(38, 9)) as threshold,
+        paired.change_z,
 
         -- why spend moved
         spend_deltas.delta_usd,
