@@ -277,6 +277,52 @@ def check(
         raise typer.Exit(1)
 
 
+@app.command()
+def whatif(
+    db: DbOption = None,
+    week: Annotated[
+        str | None,
+        typer.Option(help="ISO week (2026-W45) or any date in it; default: the last complete week", metavar="WEEK"),
+    ] = None,
+    prices: PricesOption = None,
+    remap: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Send a route's calls to another model, tokens kept (repeatable)", metavar="ROUTE=PROVIDER/MODEL"
+        ),
+    ] = None,
+    format: Annotated[str, typer.Option("--format", help="table or csv")] = "table",
+) -> None:
+    """Re-price a week's real calls under another catalog or routing map, per route against the actual."""
+    from datetime import UTC, datetime
+
+    from pipelines.check import last_complete_week, parse_week
+    from pipelines.prices import build_price_book
+    from pipelines.warehouse import Warehouse
+    from pipelines.whatif import NOT_SIMULATED, as_csv, as_table, parse_remap, run_whatif
+
+    if format not in ("table", "csv"):
+        raise UserError(f"--format {format!r}: expected table or csv")
+    remaps = [parse_remap(text) for text in remap or []]
+    book = build_price_book(prices)
+    if week:
+        monday = parse_week(week)
+    else:
+        with Warehouse.at(db).reader() as con:
+            monday = last_complete_week(con, datetime.now(UTC).date())
+        if monday is None:
+            raise UserError("no complete week with data; give --week")
+    rows = run_whatif(db, monday, book, remaps)
+    what = ", ".join(
+        [f"prices {book.catalog_path or 'published only'}", *(f"{r.route} -> {r.provider}/{r.model}" for r in remaps)]
+    )
+    if format == "csv":
+        out.file.write(as_csv(rows))
+        err.print(NOT_SIMULATED, highlight=False)
+    else:
+        out.print(as_table(monday, rows, what))
+
+
 @prices_app.command("check")
 def prices_check(db: DbOption = None, prices: PricesOption = None) -> None:
     """Validate the catalog, then list logged models with no price at their time (exit 1 if any)."""
