@@ -7,13 +7,15 @@
 --     - reconciles:
 --         expression: sum(actions)
 --         where: segment_kind = 'user_tier'
---         with: marts.route_weekly
+--         with: intermediate.int_route_week_rollup
 --         other_expression: sum(actions)
+--         other_where: grain = 'actions'
 --     - reconciles:
---         expression: sum(cost_usd)
+--         expression: coalesce(sum(cost_usd), 0)
 --         where: segment_kind = 'workload_class'
---         with: marts.route_weekly
---         other_expression: sum(cost_usd)
+--         with: intermediate.int_route_week_rollup
+--         other_expression: coalesce(sum(cost_usd), 0)
+--         other_where: grain = 'calls'
 --
 -- One row per (week, route, segment kind, segment): the route's metrics for one cohort,
 -- because a route can look fine overall and fail one. Kinds: user_tier and

@@ -2,8 +2,16 @@
 --   grain: [week, route, call_role]
 --   audits:
 --     - accepted_values: {column: call_role, values: [primary, retry, fallback, validation, tool, classifier]}
---     - reconciles: {expression: sum(calls), with: marts.route_weekly}
---     - reconciles: {expression: sum(cost_usd), with: marts.route_weekly}
+--     - reconciles:
+--         expression: sum(calls)
+--         with: intermediate.int_route_week_rollup
+--         other_expression: sum(calls)
+--         other_where: grain = 'calls'
+--     - reconciles:
+--         expression: coalesce(sum(cost_usd), 0)
+--         with: intermediate.int_route_week_rollup
+--         other_expression: coalesce(sum(cost_usd), 0)
+--         other_where: grain = 'calls'
 --     - accepted_range: {columns: [share_of_cost], min: 0, max: 1}
 --
 -- One row per (week, route, call_role): where the cost of the route's actions goes.
