@@ -16,7 +16,9 @@ from decimal import Decimal
 
 import pytest
 
+from pipelines.build import run_build
 from pipelines.errors import UserError
+from pipelines.ingest.logs import run_ingest_logs
 from pipelines.prices import build_price_book
 from pipelines.whatif import Remap, parse_remap, run_whatif
 from tests.conftest import ACME_CATALOG, call, run_cli, write_jsonl
@@ -33,9 +35,15 @@ CALLS = [
 DOUBLED = ACME_CATALOG.replace("input: 1.00\n", "input: 2.00\n").replace("output: 4.00\n", "output: 8.00\n")
 
 
-@pytest.fixture
-def built(tmp_path, db, prices_yaml, warehouse):
-    warehouse([write_jsonl(tmp_path / "calls.jsonl", CALLS)], prices_yaml(ACME_CATALOG)).close()
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The fixture's warehouse, built once: whatif only reads it."""
+    directory = tmp_path_factory.mktemp("whatif")
+    db = directory / "warehouse.duckdb"
+    catalog = directory / "catalog.yaml"
+    catalog.write_text(ACME_CATALOG)
+    run_ingest_logs(db, [str(write_jsonl(directory / "calls.jsonl", CALLS))])
+    run_build(db, catalog)
     return db
 
 

@@ -22,7 +22,8 @@
 --       (n − 1) / n) / (completed / n), its low end at least 0; NULL with fewer than 2
 --       actions or none completed. Interval ends are clamped to [0, 1] (rates; exactly 0 or 1 at a
 --       rate of 0 or 1, where Wilson's end is), >= 0 (cost).
--- The point estimates are exact (DECIMAL); the interval bounds are DOUBLE estimates.
+-- The point estimates are exact; the interval bounds are estimates (computed in DOUBLE,
+-- the cost bounds then rounded to DECIMAL 1e-9 USD).
 with
 
 calls as (
@@ -172,7 +173,8 @@ final as (
         if(retry_rate = 0, 0, greatest(retry_centre - retry_half, 0)) as retry_rate_low,
         if(retry_rate = 1, 1, least(retry_centre + retry_half, 1)) as retry_rate_high,
 
-        -- money: exact cost per completed action (rounded half up to 1e-9), interval as DOUBLE
+        -- money: exact cost per completed action (rounded half up to 1e-9); the interval, an
+        -- estimate computed in DOUBLE, rounded to 1e-9 USD
         cast(cost_usd as decimal(38, 21)) as cost_usd,
         cast(
             cast(
@@ -181,8 +183,8 @@ final as (
                 as decimal(38, 0)
             ) * 0.000000001 as decimal(38, 9)
         ) as cost_per_completed_action_usd,
-        greatest(cost_ratio - cost_half, 0) as cost_per_completed_action_low_usd,
-        cost_ratio + cost_half as cost_per_completed_action_high_usd,
+        cast(round(greatest(cost_ratio - cost_half, 0), 9) as decimal(38, 9)) as cost_per_completed_action_low_usd,
+        cast(round(cost_ratio + cost_half, 9) as decimal(38, 9)) as cost_per_completed_action_high_usd,
 
         -- latency
         p95_latency_ms
