@@ -140,7 +140,9 @@ with_prev_price as (
         and with_prev_period.priced_service_tier = win.service_tier
         and with_prev_period.is_batch = win.is_batch
         and with_prev_period.prev_effective_from = win.effective_from
-        and list_contains(win.window_weekdays, isodow(timezone(win.window_time_zone, with_prev_period.ts - interval 7 day)))
+        and list_contains(
+            win.window_weekdays, isodow(timezone(win.window_time_zone, with_prev_period.ts - interval 7 day))
+        )
         and hour(timezone(win.window_time_zone, with_prev_period.ts - interval 7 day)) * 60
         + minute(timezone(win.window_time_zone, with_prev_period.ts - interval 7 day))
         between win.window_start_minute and win.window_end_minute - 1
@@ -191,14 +193,14 @@ per_call as (
             when is_response_cache_hit then 0
             when not has_prev_price or (web_search_calls > 0 and prev_web_search_usd_per_call is null) then cost_usd
             else cast(
-                (
-                    uncached_input_tokens * prev_rate_input
-                    + cached_input_tokens * prev_rate_cached_input
-                    + (cache_write_tokens - cache_write_1h_tokens) * prev_rate_cache_write
-                    + cache_write_1h_tokens * prev_rate_cache_write_1h
-                    + output_tokens * prev_rate_output
-                ) * regional_multiplier as decimal(38, 21)
-            ) + coalesce(web_search_calls * prev_web_search_usd_per_call, 0)
+                    (
+                        uncached_input_tokens * prev_rate_input
+                        + cached_input_tokens * prev_rate_cached_input
+                        + (cache_write_tokens - cache_write_1h_tokens) * prev_rate_cache_write
+                        + cache_write_1h_tokens * prev_rate_cache_write_1h
+                        + output_tokens * prev_rate_output
+                    ) * regional_multiplier as decimal(38, 21)
+                ) + coalesce(web_search_calls * prev_web_search_usd_per_call, 0)
         end as cost_at_prev_prices_usd,
         case
             when is_response_cache_hit then 0
