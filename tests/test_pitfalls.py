@@ -111,6 +111,8 @@ ROWS = [
     acme("p5_flex", "p5", service_tier="flex"),
     acme("p5_priority", "p5", service_tier="priority"),
     acme("p5_unpriced_tier", "p5", service_tier="scale"),
+    call("p5_published_priority", "p5_published_priority", WED_NOON, route="p5", provider="openai",
+         model="gpt-4.1-nano", service_tier="priority", input_tokens=1_000_000, output_tokens=1_000_000),
     # 6: residency uplift.
     acme("p6_us", "p6", region="us"),
     acme("p6_eu", "p6", region="eu"),
@@ -135,6 +137,8 @@ ROWS = [
     call("p10_future_snapshot", "p10_a", WED_NOON, route="p10", provider="openai", model="gpt-4.1-mini-2099"),
     acme("p10_prefix", "p10", model="m-cache-v2"),
     call("p10_alias", "p10_c", WED_NOON, route="p10", provider="openai", model="gpt-4.1-mini-2026-12-01"),
+    call("p10_published_scale", "p10_d", WED_NOON, route="p10_published", provider="openai", model="gpt-4.1-nano",
+         input_tokens=1_000_000, output_tokens=1_000_000),
     # 11: a call whose line is logged twice (see DUPLICATES).
     acme("p11_once", "p11"),
     # 12: a timeout with input tokens and its retry; a rate-limited call and its retry.
@@ -318,6 +322,9 @@ def test_p05_served_service_tier(con):
         "scale",
         "default",
     )
+    # a published price's tiers too: genai-prices' gpt-4.1-nano priority tier is 0.20 in / 0.80 out
+    usd, tier, source = cost(con, "p5_published_priority", "priced_service_tier", "price_source")
+    assert (usd, tier, source.split()[0]) == (Decimal("1"), "priority", "genai-prices")
 
 
 # -- 6 ------------------------------------------------------------------------------------
@@ -417,6 +424,9 @@ def test_p10_unknown_model_is_unpriced(con):
         Decimal("0.0014"),
         False,
     )
+    # a published price converted at its scale (USD per 1M tokens), not x1000 or /1000:
+    # genai-prices' gpt-4.1-nano list price, 0.10 in / 0.40 out, for 1M tokens each
+    assert cost(con, "p10_published_scale", "price_model") == (Decimal("0.5"), "gpt-4.1-nano")
     unpriced = con.execute(
         "SELECT subject, n_rows FROM marts.data_health WHERE check_name = 'unpriced calls' ORDER BY subject"
     ).fetchall()
