@@ -141,11 +141,14 @@ ROWS = [
          input_tokens=1_000_000, output_tokens=1_000_000),
     # 11: a call whose line is logged twice (see DUPLICATES).
     acme("p11_once", "p11"),
-    # 12: a timeout with input tokens and its retry; a rate-limited call and its retry.
+    # 12: a timeout with input tokens and its retry; a rate-limited call and its retry; an error
+    # with input tokens and its fallback to another model.
     acme("p12_timeout", "p12", action_id="p12_a", status="timeout", output_tokens=0),
     acme("p12_timeout_retry", "p12", action_id="p12_a", call_role="retry"),
     acme("p12_429", "p12", action_id="p12_b", status="rate_limited", input_tokens=0, output_tokens=0),
     acme("p12_429_retry", "p12", action_id="p12_b", call_role="retry"),
+    acme("p12_error", "p12", action_id="p12_c", status="error", output_tokens=0),
+    acme("p12_fallback", "p12", action_id="p12_c", call_role="fallback", model="m-nocache"),
     # 13: batch.
     acme("p13_batch", "p13", batch=True, input_tokens=2000, output_tokens=500),
     # 14: web searches beside the tokens.
@@ -464,16 +467,19 @@ def test_p11_duplicate_log_lines_count_once(con):
 
 def test_p12_failed_timed_out_and_retried_calls(con):
     """Pitfall 12: a timeout costs the input it reports; a rate-limited call costs 0 but is a
-    call; the retries' cost is carried by the completed actions.
+    call; a fallback is priced at its own model; the retries' and failures' cost is carried
+    by the completed actions.
 
     Evidence: https://github.com/aiosbrain/aios-team-brain/pull/450
     """
     assert cost(con, "p12_timeout") == (Decimal("0.001"),)  # 1000 input x 1.00, no output
     assert cost(con, "p12_429") == (Decimal("0"),)
-    # 0.001 + 0.0014 + 0 + 0.0014 = 0.0038 over 2 completed actions
+    assert cost(con, "p12_fallback", "price_model") == (Decimal("0.0045"), "m-nocache")  # 1000 x 3 + 100 x 15
+    # (0.001 + 0.0014) + (0 + 0.0014) + (0.001 + 0.0045) = 0.0093 over 3 completed actions;
+    # 3 of the 6 calls failed
     assert route_week(
         con, "p12", "actions", "completed_actions", "calls", "cost_usd", "cost_per_completed_action_usd", "error_rate"
-    ) == (2, 2, 4, Decimal("0.0038"), Decimal("0.0019"), 0.5)
+    ) == (3, 3, 6, Decimal("0.0093"), Decimal("0.0031"), 0.5)
 
 
 # -- 13 -----------------------------------------------------------------------------------
