@@ -488,7 +488,7 @@ def test_p12_failed_timed_out_and_retried_calls(con):
 def test_p13_batch_discount(con):
     """Pitfall 13: a batch call costs the batch multiplier of its list price.
 
-    Evidence: /work/shared/reference/user_asks_and_pitfalls.md §9 (batch discount / attribution)
+    Evidence (§9, Batch): https://github.com/truefoundry/models/pull/765
     """
     # (2000 x 1.00 + 500 x 4.00) x 0.5
     assert cost(con, "p13_batch", "is_batch") == (Decimal("0.002"), True)
