@@ -109,10 +109,7 @@ with_prev_period as (
 
 with_prev_price as (
     select
-        with_prev_period.* exclude (
-            p_input, p_cached_input, p_cache_write, p_cache_write_1h, p_output,
-            p_lc_input, p_lc_cached_input, p_lc_cache_write, p_lc_cache_write_1h, p_lc_output
-        ),
+        with_prev_period.*,
         with_prev_period.prev_effective_from is not null as has_prev_price,
         coalesce(
             with_prev_period.input_tokens > with_prev_period.prev_long_context_threshold_tokens, false
