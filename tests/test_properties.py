@@ -95,7 +95,7 @@ def build(directory, files_of_rows: list[list[dict]], catalog) -> dict[str, list
     return marts
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=logs, seed=st.integers(0, 2**32 - 1), parts=st.integers(2, 4))
 def test_costs_add_up_and_order_and_files_change_nothing(tmp_path_factory, rows, seed, parts):
     # One catalog file for both builds: its path is part of every price row's source.
