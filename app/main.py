@@ -10,12 +10,27 @@ ROOT = str(Path(__file__).resolve().parent.parent)
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-PAGES = Path(__file__).parent / "pages"
+HERE = Path(__file__).parent
+PAGES = HERE / "pages"
 
-st.set_page_config(page_title="routeledger", page_icon=":material/receipt_long:", layout="wide")
+# The icons are a local image and emoji: a `:material/...` icon would have the browser fetch a font from a CDN,
+# and nothing the app serves may reach past 127.0.0.1.
+st.set_page_config(page_title="routeledger", page_icon=str(HERE / "favicon.png"), layout="wide")
 page = st.navigation(
-    [
-        st.Page(PAGES / "routes_by_week.py", title="Routes by week", icon=":material/alt_route:", default=True),
-    ]
+    {
+        "Review": [
+            st.Page(PAGES / "weekly_review.py", title="Weekly review", icon="📋", default=True),
+            st.Page(PAGES / "routes_by_week.py", title="Routes by week", icon="🛣️"),
+        ],
+        "Explore": [
+            st.Page(PAGES / "spend_explorer.py", title="Spend explorer", icon="💰"),
+            st.Page(PAGES / "regression_debugger.py", title="Regression debugger", icon="🔎"),
+            st.Page(PAGES / "providers.py", title="Providers", icon="🏢"),
+        ],
+        "Check": [
+            st.Page(PAGES / "reconciliation.py", title="Reconciliation", icon="🧾"),
+            st.Page(PAGES / "data_health.py", title="Data health", icon="🩺"),
+        ],
+    }
 )
 page.run()
