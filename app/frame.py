@@ -25,7 +25,7 @@ def snapshot(title: str) -> data.Snapshot:
     try:
         current = data.current_snapshot()
     except data.NoReadableSnapshot as exc:
-        st.error(str(exc), icon="🚫")
+        st.error(str(exc))
         st.stop()
     if current is None:
         st.info(NOTHING_PUBLISHED)
@@ -33,8 +33,7 @@ def snapshot(title: str) -> data.Snapshot:
     if current.unreadable:
         st.warning(
             f"The latest snapshot ({current.unreadable}) cannot be read, so this page shows the last good one, "
-            f"build {current.build_id}. Run `routeledger build` to publish a new snapshot.",
-            icon="⚠️",
+            f"build {current.build_id}. Run `routeledger build` to publish a new snapshot."
         )
     st.caption(f"data as of {current.built_at:%Y-%m-%d %H:%M} UTC · build {current.build_id}")
     return current
@@ -42,7 +41,7 @@ def snapshot(title: str) -> data.Snapshot:
 
 def missing(what: str, run: str) -> None:
     """An empty section's one line: what is missing and what would fill it."""
-    st.info(f"No {what} in this build. {run}", icon="ℹ️")
+    st.info(f"No {what} in this build. {run}")
 
 
 def table(frame: pl.DataFrame, model: str, name: str) -> None:

@@ -13,23 +13,23 @@ if ROOT not in sys.path:
 HERE = Path(__file__).parent
 PAGES = HERE / "pages"
 
-# The icons are a local image and emoji: a `:material/...` icon would have the browser fetch a font from a CDN,
+# The favicon is a local image, and pages have no icon: a `:material/...` icon has the browser fetch a font from a CDN,
 # and nothing the app serves may reach past 127.0.0.1.
 st.set_page_config(page_title="routeledger", page_icon=str(HERE / "favicon.png"), layout="wide")
 page = st.navigation(
     {
         "Review": [
-            st.Page(PAGES / "weekly_review.py", title="Weekly review", icon="📋", default=True),
-            st.Page(PAGES / "routes_by_week.py", title="Routes by week", icon="🛣️"),
+            st.Page(PAGES / "weekly_review.py", title="Weekly review", default=True),
+            st.Page(PAGES / "routes_by_week.py", title="Routes by week"),
         ],
         "Explore": [
-            st.Page(PAGES / "spend_explorer.py", title="Spend explorer", icon="💰"),
-            st.Page(PAGES / "regression_debugger.py", title="Regression debugger", icon="🔎"),
-            st.Page(PAGES / "providers.py", title="Providers", icon="🏢"),
+            st.Page(PAGES / "spend_explorer.py", title="Spend explorer"),
+            st.Page(PAGES / "regression_debugger.py", title="Regression debugger"),
+            st.Page(PAGES / "providers.py", title="Providers"),
         ],
         "Check": [
-            st.Page(PAGES / "reconciliation.py", title="Reconciliation", icon="🧾"),
-            st.Page(PAGES / "data_health.py", title="Data health", icon="🩺"),
+            st.Page(PAGES / "reconciliation.py", title="Reconciliation"),
+            st.Page(PAGES / "data_health.py", title="Data health"),
         ],
     }
 )

@@ -20,7 +20,7 @@ for check, (title, empty, note) in SECTIONS.items():
     st.subheader(title)
     found = data.frame(snapshot, data.DATA_HEALTH, check)
     if found.is_empty():
-        st.success(empty, icon="✅")
+        st.success(empty)
         continue
     if note:
         st.caption(note)

@@ -20,12 +20,9 @@ if daily.is_empty():
     st.stop()
 out = daily.filter(~daily["is_within_tolerance"])
 if out.height:
-    st.error(
-        f"{out.height:,} provider-model-days are out of tolerance; they are listed first.",
-        icon="🚨",
-    )
+    st.error(f"{out.height:,} provider-model-days are out of tolerance; they are listed first.")
 else:
-    st.success("Every provider-model-day is within tolerance.", icon="✅")
+    st.success("Every provider-model-day is within tolerance.")
 
 st.subheader("By month and provider")
 if data.has(snapshot, "marts.reconciliation_monthly"):
@@ -43,6 +40,6 @@ if not data.has(snapshot, "marts.billing_other_charges"):
 else:
     charges = data.frame(snapshot, data.OTHER_CHARGES)
     if charges.is_empty():
-        st.info("The bills hold no charge other than model usage.", icon="ℹ️")
+        st.info("The bills hold no charge other than model usage.")
     else:
         frame.table(charges, "marts.billing_other_charges", "billing-other-charges")

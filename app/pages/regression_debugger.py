@@ -45,7 +45,7 @@ with left:
     else:
         parts = data.frame(snapshot, data.ROUTE_DECOMPOSITION, week, route)
         if parts.is_empty():
-            st.info("No week before this one to compare with.", icon="ℹ️")
+            st.info("No week before this one to compare with.")
         else:
             st.plotly_chart(charts.spend_waterfall(parts.row(0, named=True)), width="stretch")
 with right:
@@ -57,7 +57,7 @@ with left:
     st.subheader("Fallback reasons")
     fallbacks = data.frame(snapshot, data.ROUTE_FALLBACKS, week, route)
     if fallbacks.is_empty():
-        st.info("No fallback this week.", icon="ℹ️")
+        st.info("No fallback this week.")
     else:
         frame.table(fallbacks, "marts.route_weekly_fallbacks", f"fallbacks-{route}-{week}")
 with right:

@@ -35,8 +35,7 @@ if partial.height:
     )
     st.warning(
         f"Calls without a price at their time: {routes}. These routes' cost covers their priced calls only; "
-        "add the models to pricing/catalog.yaml (`routeledger prices check` lists them).",
-        icon="⚠️",
+        "add the models to pricing/catalog.yaml (`routeledger prices check` lists them)."
     )
 
 left, right = st.columns(2)

@@ -72,8 +72,7 @@ second[4].metric(
 if now["unpriced_calls"]:
     st.warning(
         f"{now['unpriced_calls']:,} calls this week have no price: spend covers the priced calls only. "
-        "`routeledger prices check` lists the models.",
-        icon="⚠️",
+        "`routeledger prices check` lists the models."
     )
 
 # --- what moved the spend ----------------------------------------------------------------------------
@@ -111,7 +110,6 @@ with left:
         st.page_link(
             "pages/regression_debugger.py",
             label=f"Debug {route}",
-            icon="🔎",
             query_params={"route": route, "week": str(week)},
         )
 with right:
@@ -121,7 +119,7 @@ with right:
     else:
         regressions = data.frame(snapshot, data.REGRESSIONS, week)
         if regressions.is_empty():
-            st.success("No route's cost per completed action rose past its threshold this week.", icon="✅")
+            st.success("No route's cost per completed action rose past its threshold this week.")
         else:
             frame.table(regressions, "marts.cost_regressions", f"regressions-{week}")
 
@@ -148,7 +146,7 @@ with left:
     if not data.has(snapshot, "marts.policy_violations"):
         frame.missing("policy check (marts.policy_violations)", "Add pricing/policy.yaml and run `routeledger build`.")
     elif violations.is_empty():
-        st.success("No route broke its policy this week.", icon="✅")
+        st.success("No route broke its policy this week.")
     else:
         frame.table(violations, "marts.policy_violations", f"violations-{week}")
 with right:
@@ -160,7 +158,7 @@ with right:
     else:
         budgets = data.frame(snapshot, data.BUDGETS, week, week)
         if budgets.is_empty():
-            st.info("No budget covers this week.", icon="ℹ️")
+            st.info("No budget covers this week.")
         else:
             frame.table(budgets, "marts.budget_status", f"budgets-{week}")
 
@@ -170,7 +168,7 @@ if not data.has(snapshot, "marts.policy_compare"):
 else:
     canaries = data.frame(snapshot, data.POLICY_COMPARE, week, week)
     if canaries.is_empty():
-        st.info("Every route ran one policy version this week.", icon="ℹ️")
+        st.info("Every route ran one policy version this week.")
     else:
         frame.table(canaries, "marts.policy_compare", f"policy-compare-{week}")
 
@@ -183,11 +181,11 @@ if not data.has(snapshot, "marts.reconciliation_daily"):
 else:
     recon = data.frame(snapshot, data.WEEK_RECONCILIATION, week, week)
     if recon.is_empty():
-        st.info("No bill covers this week yet.", icon="ℹ️")
+        st.info("No bill covers this week yet.")
     else:
         out = int(recon["rows_out_of_tolerance"].sum())
         if out:
-            st.error(f"{out:,} provider-model-days this week are out of tolerance: see Reconciliation.", icon="🚨")
+            st.error(f"{out:,} provider-model-days this week are out of tolerance: see Reconciliation.")
         st.dataframe(
             recon,
             hide_index=True,
@@ -199,4 +197,4 @@ else:
                 "rows_out_of_tolerance": st.column_config.NumberColumn("Days out of tolerance", format="localized"),
             },
         )
-        st.page_link("pages/reconciliation.py", label="Open reconciliation", icon="🧾")
+        st.page_link("pages/reconciliation.py", label="Open reconciliation")
