@@ -1,5 +1,6 @@
 """routeledger's Streamlit app: navigation only. Pages live in app/pages/."""
 
+import os
 import sys
 from pathlib import Path
 
@@ -16,6 +17,16 @@ PAGES = HERE / "pages"
 # The favicon is a local image, and pages have no icon: a `:material/...` icon has the browser fetch a font from a CDN,
 # and nothing the app serves may reach past 127.0.0.1.
 st.set_page_config(page_title="routeledger", page_icon=str(HERE / "favicon.png"), layout="wide")
+# `routeledger app --host` on another address than loopback sets this, once OIDC login is configured
+# (.streamlit/secrets.toml [auth]): nothing is read before the visitor has logged in.
+if os.environ.get("ROUTELEDGER_REQUIRE_LOGIN") == "1":
+    if not st.user.get("is_logged_in"):
+        st.title("routeledger")
+        st.write("Log in to see the team's LLM spend.")
+        st.button("Log in", on_click=st.login)
+        st.stop()
+    st.sidebar.button("Log out", on_click=st.logout)
+
 page = st.navigation(
     {
         "Review": [
