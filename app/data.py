@@ -1,8 +1,9 @@
 """The app's only way to data: read-only, parameterised queries on the published snapshot.
 
-Pages never build SQL; every query is a constant here with `?` parameters. Each call
-opens the snapshot that the warehouse's `CURRENT` pointer names, read-only, and closes it at once,
-so `ingest` and `build` never wait for the app. Results are cached per snapshot file:
+Pages never build SQL; every query is a constant here with `?` parameters. Queries read
+the snapshot that the warehouse's `CURRENT` pointer names, read-only, through one shared
+connection per snapshot file (`_database`); `ingest` and `build` never wait for the app,
+since a published snapshot is never written again. Results are cached per snapshot file:
 a new build is a new file name, hence a fresh cache entry. A snapshot that cannot be
 read (truncated, overwritten) gives way to the newest older one that can, and the page
 says so.
@@ -407,19 +408,34 @@ def row(snapshot: Snapshot, sql: str, *params: object) -> tuple | None:
     return rows[0] if rows else None
 
 
+# One read-only connection per snapshot file, shared by the sessions: opening a DuckDB file costs tens of
+# milliseconds, more than a page's queries. A snapshot is never written after it is published, so holding
+# it open blocks no ingest or build (they write the warehouse and new snapshot files); keyed by the file's
+# size and mtime, a snapshot replaced on disk is opened afresh. Each query runs on its own cursor.
+@st.cache_resource(ttl=CACHE_SECONDS, max_entries=4, show_spinner=False)
+def _database(path: str, stamp: tuple[int, int]) -> duckdb.DuckDBPyConnection:
+    return open_snapshot(Path(path))
+
+
+def _cursor(path: str) -> duckdb.DuckDBPyConnection:
+    cursor = _database(path, _file_stamp(Path(path))).cursor()
+    cursor.execute("SET TimeZone = 'UTC'")
+    return cursor
+
+
 @st.cache_data(ttl=CACHE_SECONDS, max_entries=256, show_spinner=False)
 def _frame(path: str, sql: str, params: tuple) -> pl.DataFrame:
-    con = open_snapshot(Path(path))
+    cursor = _cursor(path)
     try:
-        return con.sql(sql, params=list(params)).pl()
+        return cursor.sql(sql, params=list(params)).pl()
     finally:
-        con.close()
+        cursor.close()
 
 
 @st.cache_data(ttl=CACHE_SECONDS, max_entries=256, show_spinner=False)
 def _rows(path: str, sql: str, params: tuple) -> list[tuple]:
-    con = open_snapshot(Path(path))
+    cursor = _cursor(path)
     try:
-        return con.execute(sql, list(params)).fetchall()
+        return cursor.execute(sql, list(params)).fetchall()
     finally:
-        con.close()
+        cursor.close()
