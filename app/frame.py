@@ -52,11 +52,11 @@ def table(frame: pl.DataFrame, model: str, name: str) -> None:
 
 def downloads(frame: pl.DataFrame, name: str) -> None:
     """`frame` as `name`.csv and `name`.parquet (exact: the Parquet keeps DECIMAL money as DECIMAL)."""
-    csv, parquet, _ = st.columns([1, 1, 8])
-    csv.download_button(
+    row = st.container(horizontal=True)
+    row.download_button(
         "CSV", frame.write_csv().encode(), f"{name}.csv", "text/csv", key=f"{name}-csv", on_click="ignore"
     )
-    parquet.download_button(
+    row.download_button(
         "Parquet", _parquet(frame), f"{name}.parquet", "application/vnd.apache.parquet",
         key=f"{name}-parquet", on_click="ignore",
     )  # fmt: skip
@@ -84,10 +84,15 @@ def week_picker(snapshot: data.Snapshot) -> date:
         "Week (Monday, UTC)",
         weeks,
         index=default,
-        format_func=lambda w: f"{w:%Y-%m-%d} (W{w:%V})",
+        format_func=week_label,
         bind="query-params",
         key="week",
     )
+
+
+def week_label(week: date) -> str:
+    """How a week reads in the picker and in the URL (?week=2026-02-16+(W08)): its Monday and ISO week."""
+    return f"{week:%Y-%m-%d} (W{week:%V})"
 
 
 def money(value: object) -> str:
@@ -96,3 +101,12 @@ def money(value: object) -> str:
         return "—"
     amount = float(value)  # display only; the figure itself stays exact in the tables and downloads
     return f"${amount:,.0f}" if abs(amount) >= 100 else f"${amount:,.4f}" if abs(amount) < 1 else f"${amount:,.2f}"
+
+
+def latency(ms: float | None) -> str:
+    """Milliseconds as people read them: 850 ms, 15.2 s, 9.6 min."""
+    if ms is None:
+        return "—"
+    if ms < 10_000:
+        return f"{ms:,.0f} ms"
+    return f"{ms / 1000:,.1f} s" if ms < 600_000 else f"{ms / 60_000:,.1f} min"

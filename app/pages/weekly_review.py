@@ -26,7 +26,7 @@ def delta(column: str, kind: str) -> str | None:
     if kind == "share":
         return f"{float(change) * 100:+.1f} pp"
     if kind == "ms":
-        return f"{float(change):+,.0f} ms"
+        return ("+" if change >= 0 else "-") + frame.latency(abs(float(change)))
     return f"{change:+,}"
 
 
@@ -64,7 +64,7 @@ second[2].metric(
 second[3].metric("Cache savings", frame.money(now["cache_savings_usd"]), delta("cache_savings_usd", "usd"))
 second[4].metric(
     "Worst route p95 latency",
-    "—" if now["p95_latency_ms"] is None else f"{now['p95_latency_ms']:,.0f} ms",
+    frame.latency(now["p95_latency_ms"]),
     delta("p95_latency_ms", "ms"),
     delta_color="inverse",
     help="the highest p95 latency of the week's routes (a p95 across routes cannot be added up from them)",
@@ -88,40 +88,38 @@ else:
     else:
         st.plotly_chart(charts.spend_waterfall(parts.row(0, named=True)), width="stretch")
 
-left, right = st.columns(2)
-with left:
-    st.subheader("Top movers")
-    movers = data.frame(snapshot, data.MOVERS, week, week)
-    st.dataframe(
-        movers,
-        hide_index=True,
-        column_config={
-            "route": "Route",
-            "cost_prev_usd": st.column_config.NumberColumn("Last week", format="dollar"),
-            "cost_usd": st.column_config.NumberColumn("This week", format="dollar"),
-            "delta_usd": st.column_config.NumberColumn("Change", format="dollar"),
-            "cost_per_completed_action_prev_usd": st.column_config.NumberColumn(
-                "Per completed, last week", format="$%.5f"
-            ),
-            "cost_per_completed_action_usd": st.column_config.NumberColumn("Per completed, this week", format="$%.5f"),
-        },
+st.subheader("Top movers")
+movers = data.frame(snapshot, data.MOVERS, week, week)
+st.dataframe(
+    movers,
+    hide_index=True,
+    column_config={
+        "route": "Route",
+        "cost_prev_usd": st.column_config.NumberColumn("Last week", format="dollar"),
+        "cost_usd": st.column_config.NumberColumn("This week", format="dollar"),
+        "delta_usd": st.column_config.NumberColumn("Change", format="dollar"),
+        "cost_per_completed_action_prev_usd": st.column_config.NumberColumn("Per completed, last week", format="$%.5f"),
+        "cost_per_completed_action_usd": st.column_config.NumberColumn("Per completed, this week", format="$%.5f"),
+    },
+)
+frame.downloads(movers, f"movers-{week}")
+links = st.container(horizontal=True)
+for route in movers["route"].head(3):
+    links.page_link(
+        "pages/regression_debugger.py",
+        label=f"Debug {route} →",
+        query_params={"route": route, "week": frame.week_label(week)},
     )
-    for route in movers["route"].head(3):
-        st.page_link(
-            "pages/regression_debugger.py",
-            label=f"Debug {route}",
-            query_params={"route": route, "week": str(week)},
-        )
-with right:
-    st.subheader("Cost regressions")
-    if not data.has(snapshot, "marts.cost_regressions"):
-        frame.missing("regression check (marts.cost_regressions)", "It arrives with the analysis marts.")
+
+st.subheader("Cost regressions")
+if not data.has(snapshot, "marts.cost_regressions"):
+    frame.missing("regression check (marts.cost_regressions)", "It arrives with the analysis marts.")
+else:
+    regressions = data.frame(snapshot, data.REGRESSIONS, week)
+    if regressions.is_empty():
+        st.success("No route's cost per completed action rose past its threshold this week.")
     else:
-        regressions = data.frame(snapshot, data.REGRESSIONS, week)
-        if regressions.is_empty():
-            st.success("No route's cost per completed action rose past its threshold this week.")
-        else:
-            frame.table(regressions, "marts.cost_regressions", f"regressions-{week}")
+        frame.table(regressions, "marts.cost_regressions", f"regressions-{week}")
 
 # --- route health ------------------------------------------------------------------------------------
 st.header("Route health")
@@ -197,4 +195,5 @@ else:
                 "rows_out_of_tolerance": st.column_config.NumberColumn("Days out of tolerance", format="localized"),
             },
         )
+        frame.downloads(recon, f"reconciliation-{week}")
         st.page_link("pages/reconciliation.py", label="Open reconciliation")
