@@ -218,6 +218,25 @@ def run_app(
     os.execve(sys.executable, command, env)
 
 
+@app.command()
+def report(
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write", metavar="FILE")],
+    week: Annotated[
+        str | None, typer.Option(help="ISO week (2026-W45) or a date in it; default: the last complete week")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="html (self-contained, charts inline) or md")] = "html",
+    db: DbOption = None,
+) -> None:
+    """Write one week's review (the app's Weekly review) as self-contained HTML or Markdown."""
+    from pipelines.report import collect, parse_week, write
+
+    if fmt not in ("html", "md"):
+        raise UserError(f"--format {fmt}: expected html or md")
+    review = collect(db, parse_week(week) if week else None)
+    write(review, output, fmt)
+    out.print(f"wrote the review of {review.week:%G-W%V} (build {review.build_id}) to {output}", highlight=False)
+
+
 @prices_app.command("list")
 def prices_list(
     provider: Annotated[str | None, typer.Option(help="Only this provider")] = None,
