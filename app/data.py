@@ -283,11 +283,20 @@ ORDER BY cost_usd DESC, "group"
 PROVIDER_SHARES = """
 SELECT provider, sum(calls) AS calls, sum(cost_usd) AS cost_usd,
        sum(calls) / sum(sum(calls)) OVER () AS share_of_calls,
-       sum(cost_usd) / sum(sum(cost_usd)) OVER () AS share_of_cost
+       sum(cost_usd) / sum(sum(cost_usd)) OVER () AS share_of_cost,
+       sum(error_calls) / sum(calls) AS error_rate,
+       sum(fallback_calls) AS fallback_calls_received
 FROM marts.spend_daily
 WHERE day BETWEEN ? AND ? + INTERVAL 6 DAY
 GROUP BY provider
 ORDER BY cost_usd DESC NULLS LAST, provider
+"""
+
+FALLBACK_PAIRS = """
+SELECT from_provider, to_provider, fallback_calls, cost_usd
+FROM marts.provider_fallback_pairs
+WHERE week = ?
+ORDER BY fallback_calls DESC, from_provider, to_provider
 """
 
 PROVIDER_WEEKS = """
@@ -352,6 +361,14 @@ ROUTE_DECOMPOSITION = """
 SELECT spend_prev_usd, volume_usd, attempts_usd, mix_usd, tokens_usd, cache_usd, price_usd, spend_curr_usd
 FROM marts.spend_deltas
 WHERE week = ? AND grain = 'route' AND route = ?
+"""
+
+MODEL_CHAINS = """
+SELECT model_chain, actions, share_of_actions, completed_actions, cost_usd
+FROM marts.route_week_model_chains
+WHERE week = ? AND route = ?
+ORDER BY actions DESC, model_chain
+LIMIT 20
 """
 
 SAMPLE_CALLS = """

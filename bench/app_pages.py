@@ -60,7 +60,12 @@ def page_queries(data, snapshot) -> dict[str, list[tuple[str, tuple]]]:
             (data.SPEND_TOTALS["team"], (start, last_day)),
             (data.SPEND_OVER_TIME["team"], (start, last_day)),
         ]
-        pages["Providers"] = [(data.WEEKS, ()), (data.PROVIDER_SHARES, (week, week)), (data.PROVIDER_WEEKS, ())]
+        pages["Providers"] = [
+            (data.WEEKS, ()),
+            (data.PROVIDER_SHARES, (week, week)),
+            *present(("marts.provider_fallback_pairs", data.FALLBACK_PAIRS, (week,))),
+            (data.PROVIDER_WEEKS, ()),
+        ]
     pages["Regression debugger"] = [
         (data.WEEKS, ()),
         (data.ROUTES, (week,)),
@@ -70,6 +75,7 @@ def page_queries(data, snapshot) -> dict[str, list[tuple[str, tuple]]]:
             ("marts.spend_deltas", data.ROUTE_DECOMPOSITION, (week, route)),
             ("marts.route_weekly_fallbacks", data.ROUTE_FALLBACKS, (week, route)),
             ("marts.route_weekly_status", data.ROUTE_STATUSES, (week, route)),
+            ("marts.route_week_model_chains", data.MODEL_CHAINS, (week, route)),
             ("marts.route_weekly_roles", data.ROUTE_ROLES, (week, route)),
             ("marts.route_segment_weekly", data.ROUTE_SEGMENTS, (week, route)),
             ("marts.route_week_sample_calls", data.SAMPLE_CALLS, (week, route)),

@@ -172,6 +172,9 @@ def test_the_debugger_opens_on_the_route_and_week_of_a_link(published):
     assert list(table_with(at, "action_id")["action_id"]) == ["act-faq-2", "act-faq-1", "act-faq-3"]
     statuses = table_with(at, "status")
     assert dict(zip(statuses["status"], statuses["calls"], strict=True)) == {"ok": 3, "error": 1, "rate_limited": 1}
+    # Tier chains (m-small is low): faq-2 and faq-3 failed once and retried, faq-1 answered at once.
+    chains = table_with(at, "model_chain")
+    assert dict(zip(chains["model_chain"], chains["actions"], strict=True)) == {"low → low (retry)": 2, "low": 1}
 
 
 def test_the_debugger_follows_a_route_change(published):
@@ -190,6 +193,7 @@ def test_providers_shows_each_providers_share(published):
     shares = at.dataframe[0].value
     assert list(shares["provider"]) == ["acme"]
     assert list(shares["calls"]) == [4]
+    assert list(shares["error_rate"]) == [0.25]  # faq-5 timed out: 1 of 4
     assert [Decimal(str(c)) for c in shares["cost_usd"]] == [Decimal("0.0144")]
     assert metrics(at)["Largest provider's share of spend"][0] == "100.0%"
 

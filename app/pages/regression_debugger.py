@@ -65,6 +65,13 @@ with right:
     frame.table(data.frame(snapshot, data.ROUTE_STATUSES, week, route), "marts.route_weekly_status",
                 f"statuses-{route}-{week}")  # fmt: skip
 
+st.subheader("How actions went through the tiers")
+if not data.has(snapshot, "marts.route_week_model_chains"):
+    frame.missing("tier chains (marts.route_week_model_chains)", "Run `routeledger build`.")
+else:
+    frame.table(data.frame(snapshot, data.MODEL_CHAINS, week, route), "marts.route_week_model_chains",
+                f"chains-{route}-{week}")  # fmt: skip
+
 st.subheader("Cost by call role")
 if not data.has(snapshot, "marts.route_weekly_roles"):
     frame.missing("cost by call role (marts.route_weekly_roles)", "It arrives with the analysis marts.")

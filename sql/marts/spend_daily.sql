@@ -3,6 +3,7 @@
 --   audits:
 --     - expression_is_true: completed_actions <= actions
 --     - expression_is_true: unpriced_calls <= calls
+--     - expression_is_true: error_calls <= calls
 --     - reconciles:
 --         expression: sum(cost_usd)
 --         with: marts.route_weekly
@@ -54,6 +55,8 @@ spend as (
         count(*) filter (where is_first_call_of_action and action_completed) as completed_actions,
         count(*) as calls,
         count(*) filter (where not is_priced) as unpriced_calls,
+        count(*) filter (where status <> 'ok') as error_calls,
+        count(*) filter (where call_role = 'fallback') as fallback_calls,
 
         -- tokens
         sum(input_tokens) as input_tokens,
@@ -82,6 +85,8 @@ final as (
         cast(completed_actions as bigint) as completed_actions,
         cast(calls as bigint) as calls,
         cast(unpriced_calls as bigint) as unpriced_calls,
+        cast(error_calls as bigint) as error_calls,
+        cast(fallback_calls as bigint) as fallback_calls,
         cast(input_tokens as bigint) as input_tokens,
         cast(cached_input_tokens as bigint) as cached_input_tokens,
         cast(output_tokens as bigint) as output_tokens,
