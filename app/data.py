@@ -227,7 +227,7 @@ SELECT provider,
 FROM marts.reconciliation_daily
 WHERE day BETWEEN ? AND ? + INTERVAL 6 DAY
 GROUP BY provider
-ORDER BY rows_out_of_tolerance DESC, abs(delta_usd) DESC, provider
+ORDER BY rows_out_of_tolerance DESC, abs(sum(delta_usd)) DESC, provider
 """
 
 # --- Spend explorer: the cube, grouped by one allow-listed dimension -----------------------------------

@@ -34,35 +34,48 @@ calls as (
         on model_map.provider = calls.provider and model_map.model = calls.model
 ),
 
--- price rows with the date each stops applying
+-- price rows with the instant each stops applying (a period's own rows; a window's
+-- rows hold its rates inside the period)
 periods as (
     select
         *,
         lead(effective_from) over (partition by provider, model, service_tier order by effective_from)
             as effective_to
     from raw.prices
+    where window_name is null
+),
+
+windows as (
+    select * from raw.prices where window_name is not null
 ),
 
 priced_tiers as (
     select distinct provider, model, service_tier from raw.prices
 ),
 
--- the price row in force on the call's date, for its tier or else the default tier
+-- the price row in force at the call's start, for its tier or else the default tier,
+-- and the time-of-day window it falls in
 priced as (
     select
         calls.*,
         coalesce(calls.input_tokens > periods.long_context_threshold_tokens, false) as is_long_context,
         case when calls.batch then periods.batch_multiplier else 1 end as multiplier,
-        periods.input_usd_per_mtok,
-        periods.cached_input_usd_per_mtok,
-        periods.cache_write_usd_per_mtok,
-        periods.cache_write_1h_usd_per_mtok,
-        periods.output_usd_per_mtok,
-        periods.long_context_input_usd_per_mtok,
-        periods.long_context_cached_input_usd_per_mtok,
-        periods.long_context_cache_write_usd_per_mtok,
-        periods.long_context_cache_write_1h_usd_per_mtok,
-        periods.long_context_output_usd_per_mtok
+        coalesce(windows.input_usd_per_mtok, periods.input_usd_per_mtok) as input_usd_per_mtok,
+        coalesce(windows.cached_input_usd_per_mtok, periods.cached_input_usd_per_mtok) as cached_input_usd_per_mtok,
+        coalesce(windows.cache_write_usd_per_mtok, periods.cache_write_usd_per_mtok) as cache_write_usd_per_mtok,
+        coalesce(windows.cache_write_1h_usd_per_mtok, periods.cache_write_1h_usd_per_mtok)
+            as cache_write_1h_usd_per_mtok,
+        coalesce(windows.output_usd_per_mtok, periods.output_usd_per_mtok) as output_usd_per_mtok,
+        coalesce(windows.long_context_input_usd_per_mtok, periods.long_context_input_usd_per_mtok)
+            as long_context_input_usd_per_mtok,
+        coalesce(windows.long_context_cached_input_usd_per_mtok, periods.long_context_cached_input_usd_per_mtok)
+            as long_context_cached_input_usd_per_mtok,
+        coalesce(windows.long_context_cache_write_usd_per_mtok, periods.long_context_cache_write_usd_per_mtok)
+            as long_context_cache_write_usd_per_mtok,
+        coalesce(windows.long_context_cache_write_1h_usd_per_mtok, periods.long_context_cache_write_1h_usd_per_mtok)
+            as long_context_cache_write_1h_usd_per_mtok,
+        coalesce(windows.long_context_output_usd_per_mtok, periods.long_context_output_usd_per_mtok)
+            as long_context_output_usd_per_mtok
     from calls
     left join priced_tiers
         on priced_tiers.provider = calls.price_provider
@@ -72,8 +85,18 @@ priced as (
         on periods.provider = calls.price_provider
         and periods.model = calls.price_model
         and periods.service_tier = coalesce(priced_tiers.service_tier, 'default')
-        and calls.call_date >= periods.effective_from
-        and (periods.effective_to is null or calls.call_date < periods.effective_to)
+        and calls.ts >= periods.effective_from
+        and (periods.effective_to is null or calls.ts < periods.effective_to)
+    left join windows
+        on windows.provider = periods.provider
+        and windows.model = periods.model
+        and windows.service_tier = periods.service_tier
+        and windows.effective_from = periods.effective_from
+        and list_contains(windows.window_weekdays, isodow(timezone(windows.window_time_zone, calls.ts)))
+        and hour(timezone(windows.window_time_zone, calls.ts)) * 60
+            + minute(timezone(windows.window_time_zone, calls.ts)) >= windows.window_start_minute
+        and hour(timezone(windows.window_time_zone, calls.ts)) * 60
+            + minute(timezone(windows.window_time_zone, calls.ts)) < windows.window_end_minute
 ),
 
 call_costs as (
@@ -179,11 +202,22 @@ def pandas_route_weekly(parquet: str, warehouse: str, out: str) -> None:
 
     calls = pd.read_parquet(parquet, columns=PANDAS_COLUMNS)
     con = duckdb.connect(warehouse, read_only=True)
-    prices = con.execute("SELECT * FROM raw.prices").df()
+    prices = con.execute(
+        """SELECT * EXCLUDE (window_weekdays)
+               REPLACE (cast(timezone('UTC', effective_from) AS timestamp) AS effective_from)
+           FROM raw.prices WHERE window_name IS NULL"""
+    ).df()
+    windows = con.execute(
+        """SELECT provider AS price_provider, model AS price_model, service_tier AS priced_service_tier,
+                  cast(timezone('UTC', effective_from) AS timestamp) AS effective_from, window_time_zone,
+                  window_weekdays, window_start_minute, window_end_minute, COLUMNS('usd_per_mtok$')
+           FROM raw.prices WHERE window_name IS NOT NULL"""
+    ).df()
     model_map = con.execute("SELECT provider, model, price_provider, price_model FROM raw.model_map").df()
     con.close()
 
-    # The price of a call depends only on (provider, model, service tier, UTC date): resolve
+    # The price period of a call depends only on (provider, model, service tier, UTC date; the
+    # catalog's effective times in the benchmarked weeks are all at midnight): resolve
     # each distinct combination (a few thousand), then bring the rates to the calls in one merge.
     calls["call_date"] = calls["ts"].dt.tz_convert(None).dt.floor("D")
     call_key = ["provider", "model", "service_tier", "call_date"]
@@ -210,11 +244,24 @@ def pandas_route_weekly(parquet: str, warehouse: str, out: str) -> None:
     rate_columns = [f"{k}_usd_per_mtok" for k in TOKEN_CLASSES]
     long_columns = [f"long_context_{c}" for c in rate_columns]
     # (pandas matches a missing service_tier with a missing one, which is what is meant here)
+    period_key = [*price_key, "effective_from"]
     calls = calls.merge(
-        in_force[[*call_key, "batch_multiplier", "long_context_threshold_tokens", *rate_columns, *long_columns]],
+        in_force[[*call_key, *period_key, "batch_multiplier", "long_context_threshold_tokens", *rate_columns,
+                  *long_columns]],
         on=call_key,
         how="left",
-    )
+    )  # fmt: skip
+
+    # time-of-day windows: the calls of periods that have them, at their local time
+    candidates = calls[[*period_key, "ts"]].reset_index().merge(windows, on=period_key)
+    for zone, group in candidates.groupby("window_time_zone"):
+        local = group["ts"].dt.tz_convert(zone)
+        minute = local.dt.hour * 60 + local.dt.minute
+        weekday = local.dt.dayofweek + 1
+        in_days = np.array([day in days for day, days in zip(weekday, group["window_weekdays"], strict=True)])
+        hits = group[in_days & (minute >= group["window_start_minute"]) & (minute < group["window_end_minute"])]
+        calls.loc[hits["index"], [*rate_columns, *long_columns]] = hits[[*rate_columns, *long_columns]].to_numpy()
+    calls = calls.drop(columns=period_key)
 
     # cost per call (DESIGN.md §3); NaN when unpriced, 0 for a response-cache hit
     is_long = (calls["input_tokens"] > calls["long_context_threshold_tokens"]).fillna(False).astype(bool)

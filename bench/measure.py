@@ -34,6 +34,7 @@ class Step:
     timed: str  # what the child does
     command: list[str]
     before: Callable[[], None] | None = None  # run before every repetition, untimed: a fresh start
+    calls: int | None = None  # the calls the step handles, when not the run's N
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,9 @@ RATIOS = (
     Ratio("ingest / bare load, JSONL", "ingest_jsonl", "bare_jsonl", 1.3, True, "ingest_jsonl"),
     Ratio("build / hand-written query", "build", "hand_written_query", 2.0, True, "build"),
     Ratio("pandas / build (build is this many times faster)", "pandas", "build", 5.0, False, "build"),
-)
+    Ratio("ingest LiteLLM CSV / canonical CSV, same calls", "ingest_litellm_csv", "ingest_canonical_csv", 1.5, True,
+          "ingest_litellm_csv"),
+)  # fmt: skip
 
 DISTURBED_CORES = 0.25  # other processes' load above which a step's time is flagged
 BUILT_MODEL = re.compile(r"^\s+(\w+\.\w+)\s+(table|view)\s+(.+?)\s+([\d.]+)s\s*$")
@@ -79,6 +81,10 @@ def render(
         f"files {generated}.",
         f"- Parquet (zstd): `{_relative(inputs.parquet)}`, {_mb(inputs.parquet.stat().st_size)} MB",
         f"- JSONL: `{_relative(inputs.jsonl)}`, {_mb(inputs.jsonl.stat().st_size)} MB",
+        f"- Canonical CSV of {_calls(measurements, 'ingest_canonical_csv', n):,} calls (generated alike): "
+        f"`{_relative(inputs.canonical_csv)}`, {_mb(inputs.canonical_csv.stat().st_size)} MB",
+        f"- The same calls as a LiteLLM SpendLogs CSV (`bench/litellm.py`): `{_relative(inputs.litellm_csv)}`, "
+        f"{_mb(inputs.litellm_csv.stat().st_size)} MB",
         "",
         "## Measurements",
         "",
@@ -131,13 +137,18 @@ def render(
         "- pandas: `pd.read_parquet` of the 18 columns the computation needs (of the file's 35; what an "
         "analyst would read), `raw.prices`/`raw.model_map` from the warehouse, then merges and groupbys "
         "(no row loops), result to Parquet. Timing includes reading.",
-        "- Calls/s is N calls divided by the step's seconds, for every step.",
+        "- Calls/s is the step's calls divided by its seconds (N, or the adapter files' calls).",
         "",
     ]
     return "\n".join(lines)
 
 
+def _calls(measurements: dict[str, Measurement], key: str, n: int) -> int:
+    return (measurements[key].step.calls if key in measurements else None) or n
+
+
 def _measurement_row(m: Measurement, n: int) -> str:
+    n = m.step.calls or n
     best = m.best
     seconds = f"{best.seconds:.2f}"
     if len(m.runs) > 1:
@@ -230,7 +241,7 @@ def _ingest_breakdown(measurements: dict[str, Measurement]) -> list[str]:
     """Ingest's own seconds for the load (its summary table) beside the process's wall time."""
     lines = ["Ingest: seconds the CLI reports for the file's load (validation, insert, checks, commit) "
              "against the whole process."]  # fmt: skip
-    for key in ("ingest_parquet", "ingest_jsonl"):
+    for key in ("ingest_parquet", "ingest_jsonl", "ingest_canonical_csv", "ingest_litellm_csv"):
         m = measurements[key]
         reported = _ingest_seconds(_best_run_output(m))
         if reported is None:
@@ -258,7 +269,8 @@ def _best_run_output(m: Measurement) -> list[str]:
 def _ingest_seconds(output: list[str]) -> float | None:
     for line in output:
         cells = [c.strip() for c in re.split(r"[│|]", line) if c.strip()]
-        if len(cells) >= 8 and cells[1] in ("parquet", "jsonl") and re.fullmatch(r"[\d.]+", cells[-1]):
+        formats = ("parquet", "jsonl", "csv", "litellm.csv")
+        if len(cells) >= 8 and cells[1] in formats and re.fullmatch(r"[\d.]+", cells[-1]):
             return float(cells[-1])
     return None
 

@@ -12,7 +12,8 @@ other processes to leave the CPUs idle.
    around the child) and reading the child's peak RSS from its rusage:
    DuckDB's bare load of each file, `routeledger ingest logs` of each file into a new
    warehouse, `routeledger build` of the Parquet one, one hand-written DuckDB query
-   and plain pandas computing what `marts.route_weekly` does.
+   and plain pandas computing what `marts.route_weekly` does; `routeledger ingest logs` of
+   a LiteLLM SpendLogs CSV and of the same calls as a canonical CSV (at most ADAPTER_CALLS).
 3. Times each app page's queries through app/data.py on the build's snapshot
    (bench/app_pages.py).
 4. Checks that the query and pandas agree with `marts.route_weekly` (exit 1 if not).
@@ -48,12 +49,16 @@ SEED = 7
 # A fixed period, so that a rerun on another day reuses the same files.
 END = date(2026, 11, 29)
 DEFAULT_QUIET_WAIT = 300.0
+# The adapter comparison: a LiteLLM SpendLogs CSV against the same calls as a canonical CSV.
+ADAPTER_CALLS = 1_000_000
 
 
 @dataclass(frozen=True)
 class Inputs:
     parquet: Path
     jsonl: Path
+    canonical_csv: Path  # min(N, ADAPTER_CALLS) calls
+    litellm_csv: Path  # the same calls as a LiteLLM SpendLogs export
     reused: bool
     seconds: float  # spent generating (0 when reused)
 
@@ -71,17 +76,21 @@ def main(argv: list[str] | None = None) -> int:
     (work / "logs").mkdir(parents=True)
     parquet_db = work / "warehouse-parquet" / "warehouse.duckdb"
     jsonl_db = work / "warehouse-jsonl" / "warehouse.duckdb"
+    csv_dbs = {
+        "canonical": work / "warehouse-csv" / "warehouse.duckdb",
+        "litellm": work / "warehouse-litellm" / "w.duckdb",
+    }
     outputs = {"hand-written query": work / "hand_written_query.parquet", "pandas": work / "pandas.parquet"}
-    steps = _steps(inputs, work, parquet_db, jsonl_db, outputs, args.repeat)
+    steps = _steps(inputs, work, parquet_db, jsonl_db, outputs, args.repeat) + _adapter_steps(inputs, csv_dbs, n)
     parent_mb = peak_rss_mb()
     measurements: dict[str, Measurement] = {}
     try:
         for step in steps:
             measurements[step.key] = measure(step, work / "logs", args.repeat, args.quiet_wait)
-        for db in (parquet_db, jsonl_db):
+        for db, expected in ((parquet_db, n), (jsonl_db, n), *((db, min(n, ADAPTER_CALLS)) for db in csv_dbs.values())):
             loaded = _count_calls(db)
-            if loaded != n:
-                raise StepFailed(f"{db}: raw.calls holds {loaded:,} rows, expected {n:,}")
+            if loaded != expected:
+                raise StepFailed(f"{db}: raw.calls holds {loaded:,} rows, expected {expected:,}")
     except StepFailed as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 2
@@ -143,6 +152,18 @@ def _steps(
              _strings(PYTHON, "-m", "bench.baselines", "query", parquet_db, outputs["hand-written query"])),
         Step("pandas", "pandas", "read the Parquet (18 columns) + raw.prices/model_map, compute route x week",
              _strings(PYTHON, "-m", "bench.baselines", "pandas", inputs.parquet, parquet_db, outputs["pandas"])),
+    ]  # fmt: skip
+
+
+def _adapter_steps(inputs: Inputs, dbs: dict[str, Path], n: int) -> list[Step]:
+    calls = min(n, ADAPTER_CALLS)
+    return [
+        Step("ingest_canonical_csv", "ingest, canonical CSV", "`routeledger ingest logs FILE --db <new warehouse>`",
+             _strings(ROUTELEDGER, "ingest", "logs", inputs.canonical_csv, "--db", dbs["canonical"]),
+             lambda: _remove(dbs["canonical"].parent), calls),
+        Step("ingest_litellm_csv", "ingest, LiteLLM CSV", "`routeledger ingest logs FILE --db <new warehouse>`",
+             _strings(ROUTELEDGER, "ingest", "logs", inputs.litellm_csv, "--db", dbs["litellm"]),
+             lambda: _remove(dbs["litellm"].parent), calls),
     ]  # fmt: skip
 
 
@@ -217,20 +238,36 @@ def prepare_inputs(n: int, seed: int) -> Inputs:
     The generator runs in a child process, so this one stays small (see bench.measure).
     """
     stem = DATA / f"calls-{n}-seed{seed}-to{END.isoformat()}"
-    paths = {"parquet": stem.with_suffix(".parquet"), "jsonl": stem.with_suffix(".jsonl")}
+    adapter_stem = DATA / f"calls-{min(n, ADAPTER_CALLS)}-seed{seed}-to{END.isoformat()}"
+    paths = {
+        "parquet": stem.with_suffix(".parquet"),
+        "jsonl": stem.with_suffix(".jsonl"),
+        "csv": adapter_stem.with_suffix(".csv"),
+        "litellm": adapter_stem.with_name(adapter_stem.name + "-litellm.csv"),
+    }
     missing = [fmt for fmt, path in paths.items() if not path.exists()]
     started = time.perf_counter()
     for fmt, path in paths.items():
         if fmt in missing:
             print(f"generating {path.relative_to(ROOT)} ...", flush=True)
             partial = path.with_name(path.name + ".partial")
-            subprocess.run(
-                [PYTHON, "-c", GENERATE, str(partial), str(n), str(seed), fmt, END.isoformat()], cwd=ROOT, check=True
-            )
+            if fmt == "litellm":  # written from the canonical CSV, generated just before
+                command = [PYTHON, "-m", "bench.litellm", str(paths["csv"]), str(partial)]
+            else:
+                calls = min(n, ADAPTER_CALLS) if fmt == "csv" else n
+                command = [PYTHON, "-c", GENERATE, str(partial), str(calls), str(seed), fmt, END.isoformat()]
+            subprocess.run(command, cwd=ROOT, check=True)
             os.replace(partial, path)  # only a complete file is ever reused
         else:
             print(f"reusing {path.relative_to(ROOT)} (same N, seed and period as an earlier run)", flush=True)
-    return Inputs(paths["parquet"], paths["jsonl"], reused=not missing, seconds=time.perf_counter() - started)
+    return Inputs(
+        paths["parquet"],
+        paths["jsonl"],
+        paths["csv"],
+        paths["litellm"],
+        reused=not missing,
+        seconds=time.perf_counter() - started,
+    )
 
 
 def warm_page_cache(paths: list[Path]) -> None:

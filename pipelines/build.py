@@ -12,9 +12,11 @@ import duckdb
 import pyarrow as pa
 
 from pipelines import audits, models
+from pipelines.fx import FxRates, fx_rates_table, load_fx_rates
 from pipelines.ingest.fields import quote
 from pipelines.prices import PriceBook, Resolution, build_price_book, resolve_models
-from pipelines.raw import MODEL_MAP_SCHEMA, PRICES_SCHEMA
+from pipelines.prices.billed import resolve_billed
+from pipelines.raw import MODEL_MAP_SCHEMA, PRICE_UPLIFTS_SCHEMA, PRICES_SCHEMA
 from pipelines.warehouse import Warehouse, configure
 
 
@@ -33,12 +35,14 @@ def run_build(
     prices: PriceBook | Path | None = None,
     on_built: Callable[[models.Built], None] | None = None,
     on_audit: Callable[[audits.AuditResult], None] | None = None,
+    fx_rates: FxRates | Path | None = None,
 ) -> BuildResult:
     """Load prices, build every model and pass its audits in one transaction, then publish the marts.
 
     A failing audit (AuditsFailed) rolls everything back: the last published snapshot stays.
     """
     book = prices if isinstance(prices, PriceBook) else build_price_book(prices)
+    rates = fx_rates if isinstance(fx_rates, FxRates) else load_fx_rates(fx_rates)[0]
     ordered = models.discover()
     checks = audits.collect(ordered, on_build=True)
     warehouse = Warehouse.at(db)
@@ -46,7 +50,7 @@ def run_build(
         con.execute("SET preserve_insertion_order = false")
         con.execute("BEGIN TRANSACTION")
         try:
-            resolutions, built = build_models(con, book, ordered, on_built)
+            resolutions, built = build_models(con, book, ordered, on_built, rates)
             audited = audits.run(con, checks, on_audit)
             con.execute("COMMIT")
         except BaseException:
@@ -65,21 +69,40 @@ def build_models(
     book: PriceBook,
     ordered: list[models.Model],
     on_built: Callable[[models.Built], None] | None = None,
+    fx_rates: FxRates | None = None,
 ) -> tuple[list[Resolution], list[models.Built]]:
-    """raw.model_map and raw.prices from the price book, then every model. The caller owns the transaction."""
+    """raw.model_map and raw.prices from the price book, raw.fx_rates, then every model.
+
+    The caller owns the transaction. The map holds the logged models and the models billing
+    exports name (as billed); the resolutions returned are the logged ones.
+    """
     resolutions = resolve_models(book, logged_models(con))
-    _replace_table(con, "raw.model_map", model_map_table(resolutions))
-    used = {(r.price_provider, r.price_model) for r in resolutions if r.price_model is not None}
+    logged = {(r.provider, r.model) for r in resolutions}
+    billed = resolve_billed(book, [pair for pair in billed_models(con) if pair not in logged])
+    _replace_table(con, "raw.model_map", model_map_table(resolutions + billed))
+    used = {(r.price_provider, r.price_model) for r in resolutions + billed if r.price_model is not None}
     used |= {(m.provider, m.model) for m in book.catalog.models}
     # The models in use only: the thousands of other published models stay out of the
     # warehouse (`routeledger prices list` shows them).
     _replace_table(con, "raw.prices", prices_table(book, used))
+    _replace_table(con, "raw.price_uplifts", uplifts_table(book))
+    _replace_table(con, "raw.fx_rates", fx_rates_table(fx_rates or FxRates()))
     return resolutions, models.build(con, ordered, on_built)
 
 
 def logged_models(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
     """Every (provider, model) pair in raw.calls."""
     return con.execute("SELECT DISTINCT provider, model FROM raw.calls ORDER BY ALL").fetchall()
+
+
+def billed_models(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """Every (provider, model as billed) pair of raw.billing_lines and raw.billing_usage whose provider is known."""
+    return con.execute(
+        """SELECT DISTINCT x_Provider, x_ModelIdRaw FROM (
+            SELECT x_Provider, x_ModelIdRaw FROM raw.billing_lines
+            UNION ALL SELECT x_Provider, x_ModelIdRaw FROM raw.billing_usage
+        ) WHERE x_Provider IS NOT NULL AND x_ModelIdRaw IS NOT NULL ORDER BY ALL"""
+    ).fetchall()
 
 
 def models_in_use(db: str | Path | None, book: PriceBook) -> set[tuple[str, str]]:
@@ -93,7 +116,14 @@ def models_in_use(db: str | Path | None, book: PriceBook) -> set[tuple[str, str]
 
 
 def unpriced_calls(db: str | Path | None, book: PriceBook) -> list[tuple]:
-    """(provider/model, calls, first, last, why) for logged calls no price covers, as a build would see them.
+    """(provider/model, calls, first, last, why) for logged calls no price covers, as a build would see them."""
+    return health_findings(db, book)["unpriced calls"]
+
+
+def health_findings(db: str | Path | None, book: PriceBook) -> dict[str, list[tuple]]:
+    """marts.data_health's price findings under this price book: 'unpriced calls' and 'unmapped billing names'.
+
+    Each a list of (subject, rows, first, last, detail), as a build would see them.
 
     A dry run: the warehouse's raw tables, read-only, under this price book, through the
     same models as `build` (in memory, nothing written), read from marts.data_health.
@@ -107,13 +137,17 @@ def unpriced_calls(db: str | Path | None, book: PriceBook) -> list[tuple]:
         configure(con)
         con.execute(f"ATTACH {quote(str(warehouse.path))} AS warehouse (READ_ONLY)")
         con.execute("CREATE SCHEMA raw")
-        for table in ("calls", "loads", "rejects"):
+        for table in ("calls", "loads", "rejects", "billing_lines", "billing_usage"):
             con.execute(f"CREATE VIEW raw.{table} AS SELECT * FROM warehouse.raw.{table}")
         build_models(con, book, models.discover())
-        return con.execute(
-            """SELECT subject, n_rows, first_seen, last_seen, detail FROM marts.data_health
-            WHERE check_name = 'unpriced calls' ORDER BY n_rows DESC, subject"""
-        ).fetchall()
+        return {
+            check: con.execute(
+                """SELECT subject, n_rows, first_seen, last_seen, detail FROM marts.data_health
+                WHERE check_name = ? ORDER BY n_rows DESC, subject""",
+                [check],
+            ).fetchall()
+            for check in ("unpriced calls", "unmapped billing names")
+        }
     finally:
         con.close()
 
@@ -141,10 +175,36 @@ def prices_table(book: PriceBook, models: set[tuple[str, str]] | None = None) ->
                 "long_context_output_usd_per_mtok": r.long_context_output,
                 "model_tier": r.model_tier,
                 "source": r.source,
+                "web_search_usd_per_1k": r.web_search_per_1k,
+                "window_name": r.window,
+                "window_time_zone": r.window_time_zone,
+                "window_weekdays": list(r.window_weekdays) if r.window_weekdays else None,
+                "window_start_minute": r.window_start_minute,
+                "window_end_minute": r.window_end_minute,
             }
             for r in rows
         ],
         schema=PRICES_SCHEMA,
+    )
+
+
+def uplifts_table(book: PriceBook) -> pa.Table:
+    source = f"catalog {book.catalog_path}" if book.catalog_path else "catalog"
+    return pa.Table.from_pylist(
+        [
+            {
+                "provider": u.provider,
+                "model_pattern": u.models,
+                "region": region,
+                "multiplier": u.multiplier,
+                "effective_from": u.effective_from,
+                "priority": index,
+                "source": source,
+            }
+            for index, u in enumerate(book.catalog.regional_uplifts)
+            for region in u.regions
+        ],
+        schema=PRICE_UPLIFTS_SCHEMA,
     )
 
 

@@ -7,6 +7,8 @@ bad input, with a one-line reason on stderr.
 from __future__ import annotations
 
 import sys
+from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -18,6 +20,7 @@ from pipelines.models import Built
 
 if TYPE_CHECKING:
     from pipelines.audits import AuditResult
+    from pipelines.warehouse import Warehouse
 
 app = typer.Typer(
     name="routeledger",
@@ -28,7 +31,9 @@ app = typer.Typer(
 )
 ingest_app = typer.Typer(help="Load input files into the warehouse.", no_args_is_help=True)
 prices_app = typer.Typer(help="Show and check the price catalog.", no_args_is_help=True)
+export_app = typer.Typer(help="Write the warehouse's costs in standard formats.", no_args_is_help=True)
 app.add_typer(ingest_app, name="ingest")
+app.add_typer(export_app, name="export")
 app.add_typer(prices_app, name="prices")
 
 
@@ -58,6 +63,13 @@ DbOption = Annotated[
         metavar="PATH",
     ),
 ]
+
+
+class ReportFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
 PricesOption = Annotated[
     Path | None,
     typer.Option("--prices", help="Price catalog replacing pricing/catalog.yaml", show_default=False, metavar="PATH"),
@@ -68,15 +80,34 @@ PricesOption = Annotated[
 def ingest_logs(
     paths: Annotated[
         list[str],
-        typer.Argument(help="Files, directories or globs: .jsonl .ndjson .csv .parquet, and .gz/.zst", metavar="PATH"),
+        typer.Argument(
+            help="Files, directories or globs: .jsonl .ndjson .csv .parquet .json (OTLP), and .gz/.zst", metavar="PATH"
+        ),
     ],
     db: DbOption = None,
+    log_format: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="canonical, litellm, otel or langfuse (default: found from each file's columns or keys)",
+            show_default=False,
+        ),
+    ] = None,
+    route_from: Annotated[
+        str | None,
+        typer.Option(
+            "--route-from",
+            help="The route's source: a LiteLLM metadata key or request tag, an OpenTelemetry span attribute",
+            show_default=False,
+            metavar="KEY",
+        ),
+    ] = None,
 ) -> None:
-    """Load canonical routing logs into raw.calls; bad rows go to raw.rejects."""
+    """Load routing logs (canonical, LiteLLM, OpenTelemetry, Langfuse) into raw.calls; bad rows go to raw.rejects."""
     from pipelines.ingest.logs import run_ingest_logs
 
     with new_progress() as progress:
-        results, skipped = run_ingest_logs(db, paths, progress)
+        results, skipped = run_ingest_logs(db, paths, progress, log_format, route_from)
     out.print(load_summary(results))
     for path in skipped:
         err.print(f"skipped {path}: not a known log format")
@@ -85,18 +116,60 @@ def ingest_logs(
         raise UserError(" | ".join(failed))
 
 
+@ingest_app.command("billing")
+def ingest_billing(
+    paths: Annotated[
+        list[str],
+        typer.Argument(help="Files, directories or globs: .json .jsonl .csv .tsv .parquet, and .gz", metavar="PATH"),
+    ],
+    format: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="Force the format: openai_costs, openai_usage, anthropic_cost_report, anthropic_usage_report, "
+            "focus, openai_costs_csv (default: detected from the content)",
+            show_default=False,
+        ),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Load provider billing exports into raw.billing_lines / raw.billing_usage; bad rows go to raw.rejects."""
+    from pipelines.ingest.billing.run import run_ingest_billing
+
+    with new_progress() as progress:
+        results, skipped = run_ingest_billing(db, paths, format, progress)
+    out.print(load_summary(results))
+    for result in results:
+        if result.rows_replaced:
+            out.print(f"{result.path.name}: restated {result.rows_replaced:,} earlier line(s)", highlight=False)
+    for path in skipped:
+        err.print(f"skipped {path}: not a known billing file type")
+    failed = [r.error for r in results if r.error]
+    if failed:
+        raise UserError(" | ".join(failed))
+
+
 @app.command()
-def build(db: DbOption = None, prices: PricesOption = None) -> None:
+def build(
+    db: DbOption = None,
+    prices: PricesOption = None,
+    fx: Annotated[
+        Path | None,
+        typer.Option("--fx", help="Exchange rates replacing pricing/fx_rates.yaml", show_default=False, metavar="PATH"),
+    ] = None,
+) -> None:
     """Load prices, build every SQL model in order, audit them, publish the marts for readers."""
     from pipelines.build import run_build
+    from pipelines.fx import load_fx_rates
     from pipelines.prices import build_price_book, published_source
 
     book = build_price_book(prices)  # a broken catalog stops here, before anything is built
+    rates, _ = load_fx_rates(fx)  # and a broken rates file
     if book.catalog_path is None:
         err.print("no price catalog (pricing/catalog.yaml): published prices only, no model tiers", highlight=False)
     out.print(f"prices: {book.catalog_path or 'no team catalog'} over {published_source()}", highlight=False)
     out.print("building models")
-    result = run_build(db, book, report_built, report_audit)
+    result = run_build(db, book, report_built, report_audit, rates)
     seconds = sum(a.seconds for a in result.audits)
     out.print(f"{len(result.audits)} audits passed in {seconds:.2f}s", highlight=False)
     out.print(f"published {result.snapshot} (build {result.build_id})", highlight=False)
@@ -158,11 +231,77 @@ def demo(
     with err.status(f"generating {calls:,} calls of demo routing logs"):
         directory, generated = prepare(warehouse, calls, seed)
     out.print(f"demo logs {'written to' if generated else 'already in'} {directory}", highlight=False)
-    ingest_logs([str(directory / "gateway"), str(directory / "batch")], db=db)
+    # gateway/ and batch/ always; litellm/ and otel/ (the adapters' formats) in demos written since
+    folders = [directory / name for name in ("gateway", "batch", "litellm", "otel")]
+    ingest_logs([str(folder) for folder in folders if folder.exists()], db=db)
     # The demo's tiers and private model are priced by the project's own catalog.
     build(db=db, prices=prices or PROJECT_CATALOG)
+    _demo_bills(warehouse, directory, db, prices or PROJECT_CATALOG)
     if not no_app:
         run_app(db=db, port=port)
+
+
+@app.command()
+def reconcile(
+    db: DbOption = None,
+    since: Annotated[
+        datetime | None,
+        typer.Option(help="Only days from this date (YYYY-MM-DD)", formats=["%Y-%m-%d"], metavar="DATE"),
+    ] = None,
+    output_format: Annotated[
+        ReportFormat, typer.Option("--format", help="table (worst rows first) or json (every row)")
+    ] = ReportFormat.table,
+    limit: Annotated[int, typer.Option(help="Rows shown in the table", min=1)] = 30,
+) -> None:
+    """Estimated vs billed per day, provider and model, worst first; exit 1 when any is out of tolerance."""
+    from pipelines.reconcile import as_json, daily_table, monthly_table, read_reconciliation
+
+    result = read_reconciliation(db, since.date() if since else None)
+    if output_format is ReportFormat.json:
+        out.print_json(as_json(result))
+    elif not result.daily:
+        out.print("nothing to reconcile: no billing lines cover the logged days (`routeledger ingest billing`)")
+    else:
+        out.print(daily_table(result.daily, limit))
+        out.print(monthly_table(result.monthly))
+    bad = result.out_of_tolerance
+    if bad:
+        err.print(
+            f"{len(bad)} of {len(result.daily)} day-model rows out of tolerance (max(0.01 USD, 0.5% of billed))",
+            highlight=False,
+        )
+        raise typer.Exit(1)
+    if result.daily and output_format is ReportFormat.table:
+        out.print(f"all {len(result.daily)} day-model rows within tolerance", highlight=False)
+
+
+@export_app.command("focus")
+def export_focus(
+    output: Annotated[Path, typer.Option("-o", "--output", help="File to write: .parquet or .csv", metavar="FILE")],
+    db: DbOption = None,
+    since: Annotated[
+        datetime | None,
+        typer.Option(help="Only days from this date (YYYY-MM-DD)", formats=["%Y-%m-%d"], metavar="DATE"),
+    ] = None,
+) -> None:
+    """Estimated costs as FOCUS 1.3 rows (per day, model, tags and token class), validated before written."""
+    from pipelines.focus import FOCUS_VERSION
+    from pipelines.focus import export_focus as write_focus
+
+    written = write_focus(db, output, since.date() if since else None)
+    out.print(f"wrote {written:,} FOCUS {FOCUS_VERSION} rows to {output} (validated)", highlight=False)
+
+
+def _demo_bills(warehouse: Warehouse, directory: Path, db: Path | None, prices: Path) -> None:
+    """The providers' bills for the demo's traffic, from its first build; ingested, then built again."""
+    from pipelines.demo.billing import write_demo_bills
+
+    bills = directory / "billing"
+    if not bills.exists():
+        with err.status("writing the providers' bills for the demo's traffic"):
+            write_demo_bills(warehouse, directory)
+    ingest_billing([str(bills)], db=db)
+    build(db=db, prices=prices)
 
 
 @app.command("app")
@@ -246,10 +385,12 @@ def prices_list(
 ) -> None:
     """Show effective-dated prices per 1M tokens: your catalog and the models your logs use.
 
+    With their time-of-day windows, web-search fees, and the catalog's regional uplifts.
+
     With --provider or --model, any published model that matches.
     """
     from pipelines.build import models_in_use
-    from pipelines.console import price_table
+    from pipelines.console import price_table, uplift_table
     from pipelines.prices import build_price_book
 
     book = build_price_book(prices)
@@ -265,6 +406,9 @@ def prices_list(
     if not rows:
         raise UserError("no price matches; try a shorter --model or another --provider")
     out.print(price_table(rows))
+    uplifts = [u for u in book.catalog.regional_uplifts if provider is None or u.provider == provider.lower()]
+    if uplifts:
+        out.print(uplift_table(uplifts))
     if not (provider or model):
         out.print(
             f"{len(book.models) - len(shown):,} more published models from genai-prices: "
@@ -275,9 +419,13 @@ def prices_list(
 
 @prices_app.command("check")
 def prices_check(db: DbOption = None, prices: PricesOption = None) -> None:
-    """Validate the catalog, then list logged models with no price at their time (exit 1 if any)."""
-    from pipelines.build import unpriced_calls
-    from pipelines.console import unpriced_table
+    """Validate the catalog, then list logged models with no price at their time (exit 1 if any).
+
+    Model names billing exports use that resolve to no priced model are listed too; they
+    do not fail the check (a bill may name models the team's routing does not use).
+    """
+    from pipelines.build import health_findings
+    from pipelines.console import unmapped_billed_table, unpriced_table
     from pipelines.prices import build_price_book
     from pipelines.warehouse import Warehouse
 
@@ -287,7 +435,10 @@ def prices_check(db: DbOption = None, prices: PricesOption = None) -> None:
     if not Warehouse.at(db).path.exists():
         out.print(f"no warehouse at {Warehouse.at(db).path} yet: nothing logged to check", highlight=False)
         return
-    missing = unpriced_calls(db, book)
+    findings = health_findings(db, book)
+    if findings["unmapped billing names"]:
+        out.print(unmapped_billed_table(findings["unmapped billing names"]))
+    missing = findings["unpriced calls"]
     if not missing:
         out.print("every logged call has a price at its time")
         return

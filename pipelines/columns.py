@@ -23,7 +23,8 @@ from pipelines.errors import UserError, first_line
 class Column(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(pattern=r"^[a-z_][a-z0-9_]*$")
+    # snake_case, or a standard's own names (FOCUS's BilledCost in marts.focus_export)
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     type: str  # as DuckDB describes it: DATE, VARCHAR, DOUBLE, DECIMAL(38,21), ...
     description: str = Field(min_length=1)
     unit: str | None = None  # USD, tokens, ms, share (0..1), count, ...

@@ -9,6 +9,7 @@ import contextlib
 import os
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,7 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     from pipelines.prices import PriceRow
+    from pipelines.prices.catalog import RegionalUplift
 
 # Piped output (CI logs, files) gets a wide page instead of rich's 80 columns, or $COLUMNS.
 PIPED_WIDTH = int(os.environ.get("COLUMNS", "0") or 0) or 200
@@ -93,9 +95,9 @@ COUNTS = ("rows_read", "rows_loaded", "rows_rejected", "rows_duplicate")
 
 def price_table(rows: list[PriceRow]) -> Table:
     table = Table(title="prices, USD per 1M tokens", title_justify="left")
-    for name in ("provider", "model", "tier", "service tier", "from"):
+    for name in ("provider", "model", "tier", "service tier", "from", "window"):
         table.add_column(name, no_wrap=True)
-    for name in ("input", "cached", "cache write", "1h write", "output", "batch x"):
+    for name in ("input", "cached", "cache write", "1h write", "output", "batch x", "web search /1k"):
         table.add_column(name, justify="right")
     table.add_column("long context", no_wrap=True)
     table.add_column("source", no_wrap=True, overflow="ellipsis", max_width=24)
@@ -110,12 +112,50 @@ def price_table(rows: list[PriceRow]) -> Table:
             r.model,
             r.model_tier or "",
             r.service_tier,
-            str(r.effective_from),
+            instant(r.effective_from),
+            window_text(r),
             *(_price(v) for v in (r.input, r.cached_input, r.cache_write, r.cache_write_1h, r.output)),
             _price(r.batch_multiplier),
+            _price(r.web_search_per_1k),
             long_context,
             r.source,
         )
+    return table
+
+
+def instant(value: datetime) -> str:
+    """An effective instant: its date when it is midnight UTC, else the date and time with Z."""
+    if (value.hour, value.minute, value.second, value.microsecond) == (0, 0, 0, 0):
+        return value.date().isoformat()
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ" if value.second else "%Y-%m-%dT%H:%MZ")
+
+
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def window_text(row: PriceRow) -> str:
+    """'peak: mon-fri 01:00-04:00 UTC'; empty for a period's own row."""
+    if row.window is None:
+        return ""
+    days = row.window_weekdays or ()
+    if len(days) == 7:
+        day_text = "every day"
+    elif days == tuple(range(days[0], days[-1] + 1)):
+        day_text = f"{DAY_NAMES[days[0] - 1]}-{DAY_NAMES[days[-1] - 1]}"
+    else:
+        day_text = ",".join(DAY_NAMES[d - 1] for d in days)
+    start, end = row.window_start_minute or 0, row.window_end_minute or 0
+    hours = f"{start // 60:02d}:{start % 60:02d}-{end // 60:02d}:{end % 60:02d}"
+    return f"{row.window}: {day_text} {hours} {row.window_time_zone}"
+
+
+def uplift_table(uplifts: list[RegionalUplift]) -> Table:
+    table = Table(title="regional uplifts of the token cost, by logged region", title_justify="left")
+    for name in ("provider", "models", "regions", "from"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("multiplier", justify="right")
+    for u in uplifts:
+        table.add_row(u.provider, u.models, ", ".join(u.regions), instant(u.effective_from), _price(u.multiplier))
     return table
 
 
@@ -131,6 +171,17 @@ def unpriced_table(rows: list[tuple]) -> Table:
         table.add_column(name)
     for subject, calls, first, last, why in rows:
         table.add_row(subject, f"{calls:,}", f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}", why)
+    return table
+
+
+def unmapped_billed_table(rows: list[tuple]) -> Table:
+    table = Table(title="billed model names with no priced model (add an alias to the catalog)", title_justify="left")
+    table.add_column("provider/model as billed")
+    table.add_column("lines", justify="right")
+    for name in ("first", "last", "why"):
+        table.add_column(name)
+    for subject, lines, first, last, why in rows:
+        table.add_row(subject, f"{lines:,}", f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}", why)
     return table
 
 

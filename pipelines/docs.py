@@ -4,7 +4,8 @@
     python -m pipelines.docs --check  exit 1 when README.md is out of date (the tests do this)
 
 A generated block sits between `<!-- NAME:begin -->` and `<!-- NAME:end -->` markers:
-`fields` for the field rules (pipelines/ingest/fields.py), `columns:marts.X` for a
+`fields` for the field rules (pipelines/ingest/fields.py), `adapter:X` for a log
+adapter's field mapping (pipelines/ingest/adapters/X.py), `columns:marts.X` for a
 mart's column spec (sql/marts/X.yml).
 """
 
@@ -15,6 +16,7 @@ import sys
 from pathlib import Path
 
 from pipelines import columns, models
+from pipelines.ingest import adapters
 from pipelines.ingest.fields import markdown_table
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -23,7 +25,7 @@ BLOCK = re.compile(r"<!-- (?P<name>[\w:.]+):begin -->\n(?P<body>.*?)<!-- (?P=nam
 
 def generated() -> dict[str, str]:
     """Every generated block by name."""
-    blocks = {"fields": markdown_table()}
+    blocks = {"fields": markdown_table(), **adapters.markdown_tables()}
     for model in models.discover():
         if model.columns:
             blocks[f"columns:{model.name}"] = columns.readme_table(model.columns)

@@ -1,8 +1,9 @@
 """The raw tables, declared once: what ingest and build write and the SQL models read.
 
 `raw.calls`, `raw.loads` and `raw.rejects` are created by every writer (DDL below);
-`raw.prices` and `raw.model_map` are replaced by each build from the price book (their
-Arrow schemas below). The model runner accepts reads of exactly these tables.
+`raw.prices` and `raw.model_map` are replaced by each build from the price book, and
+`raw.fx_rates` from the team's exchange rates (their Arrow schemas below). The model
+runner accepts reads of exactly these tables.
 """
 
 from __future__ import annotations
@@ -101,6 +102,8 @@ RAW_DDL = (
     "CREATE SCHEMA IF NOT EXISTS raw",
     "CREATE SEQUENCE IF NOT EXISTS raw.load_id_seq START 1",
     calls_ddl("raw.calls"),
+    # Fields added since a warehouse was created (ingest inserts by column name).
+    "ALTER TABLE raw.calls ADD COLUMN IF NOT EXISTS web_search_calls BIGINT DEFAULT 0",
     """CREATE TABLE IF NOT EXISTS raw.loads (
         load_id BIGINT PRIMARY KEY,
         source_path VARCHAR NOT NULL,
@@ -137,7 +140,7 @@ PRICES_SCHEMA = pa.schema(
         ("provider", pa.string()),
         ("model", pa.string()),
         ("service_tier", pa.string()),
-        ("effective_from", pa.date32()),
+        ("effective_from", pa.timestamp("us", tz="UTC")),  # an instant: 00:00 UTC unless the catalog says
         ("input_usd_per_mtok", MONEY),
         ("cached_input_usd_per_mtok", MONEY),
         ("cache_write_usd_per_mtok", MONEY),
@@ -151,6 +154,41 @@ PRICES_SCHEMA = pa.schema(
         ("long_context_cache_write_1h_usd_per_mtok", MONEY),
         ("long_context_output_usd_per_mtok", MONEY),
         ("model_tier", pa.string()),
+        ("source", pa.string()),
+        ("web_search_usd_per_1k", MONEY),  # per 1,000 web-search calls; NULL: not priced
+        # A time-of-day window (NULL on a period's own row): its rates hold from
+        # window_start_minute to window_end_minute (local minutes of the day, end
+        # exclusive) on window_weekdays (ISO, Monday = 1) in window_time_zone.
+        ("window_name", pa.string()),
+        ("window_time_zone", pa.string()),
+        ("window_weekdays", pa.list_(pa.int8())),
+        ("window_start_minute", pa.int16()),
+        ("window_end_minute", pa.int16()),
+    ]
+)
+
+# Regional (data-residency) uplifts: token costs of calls logged in `region` times
+# `multiplier`, from effective_from, for the priced models the glob matches. `priority`
+# is the catalog order: among uplifts of the same start, the later wins.
+PRICE_UPLIFTS_SCHEMA = pa.schema(
+    [
+        ("provider", pa.string()),
+        ("model_pattern", pa.string()),
+        ("region", pa.string()),
+        ("multiplier", pa.decimal128(9, 4)),
+        ("effective_from", pa.timestamp("us", tz="UTC")),
+        ("priority", pa.int32()),
+        ("source", pa.string()),
+    ]
+)
+
+# The team's exchange rates (pipelines/fx.py), replaced by each build: USD per unit of
+# `currency` from `effective_from` (UTC date) until the currency's next row.
+FX_RATES_SCHEMA = pa.schema(
+    [
+        ("currency", pa.string()),
+        ("rate_to_usd", pa.decimal128(18, 9)),
+        ("effective_from", pa.date32()),
         ("source", pa.string()),
     ]
 )
@@ -172,9 +210,11 @@ SOURCES = frozenset(
         "raw.loads",
         "raw.rejects",
         "raw.prices",
+        "raw.price_uplifts",
         "raw.model_map",
         "raw.billing_lines",
         "raw.billing_usage",
+        "raw.fx_rates",
     }
 )
 
@@ -183,7 +223,13 @@ def create_empty(con: duckdb.DuckDBPyConnection) -> None:
     """Every raw table, empty, with its real types (a scratch database for model tests)."""
     for statement in RAW_DDL:
         con.execute(statement)
-    for name, schema in (("raw.prices", PRICES_SCHEMA), ("raw.model_map", MODEL_MAP_SCHEMA)):
+    tables = (
+        ("raw.prices", PRICES_SCHEMA),
+        ("raw.price_uplifts", PRICE_UPLIFTS_SCHEMA),
+        ("raw.model_map", MODEL_MAP_SCHEMA),
+        ("raw.fx_rates", FX_RATES_SCHEMA),
+    )
+    for name, schema in tables:
         con.register("__empty", pa.Table.from_pylist([], schema=schema))
         try:
             con.execute(f"CREATE TABLE IF NOT EXISTS {name} AS SELECT * FROM __empty")

@@ -115,7 +115,7 @@ def test_every_project_model_declares_its_grain_and_the_heavy_ones_say_so():
     on_demand = {name for name, m in found.items() if not m.audits_on_build}
     assert on_demand == {
         "staging.stg_calls", "intermediate.int_actions", "intermediate.int_call_costs",
-        "marts.action_costs", "marts.call_costs",
+        "marts.action_costs", "marts.call_costs", "marts.focus_export",
     }  # fmt: skip
     custom = {a.name for a in audits.collect(list(found.values()), on_build=True) if a.source.parent.name == "audits"}
     assert custom == {"calls_match_their_loads", "loads_add_up"}

@@ -104,7 +104,9 @@ def test_price_change_takes_the_utc_date(con):
     # c3a: 1000 x 10 = 0.01 at the old price; c3b is 00:30 UTC on March 4: 1000 x 5 + 100 x 20 = 0.007
     assert call_cost(con, "c3a") == Decimal("0.01")
     assert call_cost(con, "c3b") == Decimal("0.007")
-    assert one(con, "SELECT price_effective_from FROM marts.call_costs WHERE call_id = 'c3b'")[0] == date(2026, 3, 4)
+    assert one(con, "SELECT price_effective_from FROM marts.call_costs WHERE call_id = 'c3b'")[0] == datetime(
+        2026, 3, 4, tzinfo=UTC
+    )
 
 
 def test_long_context_prices_the_whole_call(con):

@@ -34,7 +34,7 @@ def test_the_project_models_are_ordered_by_what_they_read():
         "intermediate.int_actions", "intermediate.int_call_costs", "staging.stg_calls",
     }  # fmt: skip
     assert by_name["intermediate.int_call_costs"].reads == {
-        "staging.stg_calls", "staging.stg_model_map", "staging.stg_prices",
+        "staging.stg_calls", "staging.stg_model_map", "staging.stg_price_uplifts", "staging.stg_prices",
     }  # fmt: skip
     assert by_name["staging.stg_calls"].materialized == "view"
     assert by_name["marts.call_costs"].materialized == "view"  # by its header

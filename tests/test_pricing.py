@@ -29,6 +29,13 @@ CASES = [
     ("google", "gemini-2.5-pro", "2026-10-01T10:00:00Z", dict(input_tokens=150_000, output_tokens=3_000)),
     ("mistral", "mistral-medium-latest", "2026-06-15T10:00:00Z", dict(input_tokens=5_000, output_tokens=500)),
     ("mistral", "mistral-medium-latest", "2026-06-16T10:00:00Z", dict(input_tokens=5_000, output_tokens=500)),
+    # published time-of-day windows (UTC, every day): inside, outside, and a window that
+    # wins over the dated prices of its period
+    ("deepseek", "deepseek-chat", "2026-06-01T10:00:00Z", dict(input_tokens=5_000, cached_input_tokens=1_000,
+                                                               output_tokens=500)),
+    ("deepseek", "deepseek-chat", "2026-06-01T16:30:00Z", dict(input_tokens=5_000, output_tokens=500)),
+    ("deepseek", "deepseek-v4-flash", "2026-09-15T02:00:00Z", dict(input_tokens=5_000, output_tokens=500)),
+    ("deepseek", "deepseek-v4-flash", "2026-09-15T12:00:00Z", dict(input_tokens=5_000, output_tokens=500)),
 ]  # fmt: skip
 
 
@@ -128,8 +135,8 @@ def test_prices_are_exact_decimals_and_defaults_follow_the_contract(tmp_path):
     large = book.models[("acme", "m-large")].rows
     # missing cached_input and cache_write cost the input price; 1h writes the cache-write price
     assert [(r.effective_from.isoformat(), r.cached_input, r.cache_write, r.cache_write_1h) for r in large] == [
-        ("2026-01-01", Decimal("10.00"), Decimal("10.00"), Decimal("10.00")),
-        ("2026-03-04", Decimal("5.00"), Decimal("5.00"), Decimal("5.00")),
+        ("2026-01-01T00:00:00+00:00", Decimal("10.00"), Decimal("10.00"), Decimal("10.00")),
+        ("2026-03-04T00:00:00+00:00", Decimal("5.00"), Decimal("5.00"), Decimal("5.00")),
     ]
     assert large[1].long_context_cached_input == Decimal("10.00")  # the long-context input price
     assert large[0].batch_multiplier == 1

@@ -179,7 +179,7 @@ if not data.has(snapshot, "marts.reconciliation_daily"):
 else:
     recon = data.frame(snapshot, data.WEEK_RECONCILIATION, week, week)
     if recon.is_empty():
-        st.info("No bill covers this week yet.")
+        st.info("No bill covers this week yet: load the providers' exports with `routeledger ingest billing PATH`.")
     else:
         out = int(recon["rows_out_of_tolerance"].sum())
         if out:

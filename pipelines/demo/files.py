@@ -25,6 +25,8 @@ from pipelines.demo.generator import SCHEMA, iter_weeks, iter_weeks_with_cut_row
 from pipelines.demo.world import HOUR_MS
 
 FORMATS = ("parquet", "jsonl", "csv")
+LITELLM_REGION = "us-east-1"  # write_demo(adapter_logs=True): this region's gateway is a LiteLLM proxy
+OTEL_ROUTE, OTEL_SERVICE = "summarization", "summarizer"  # ... and this route's service traces with OpenTelemetry
 
 
 def _utc_offset_minutes(ms: np.ndarray, zone: str) -> np.ndarray:
@@ -78,7 +80,12 @@ def _broken_ndjson(table: pa.Table, cut: np.ndarray) -> bytes:
 
 
 def write_demo(
-    out_dir: Path, n_calls: int = 1_000_000, seed: int = 7, end: date | None = None, weeks: int = 12
+    out_dir: Path,
+    n_calls: int = 1_000_000,
+    seed: int = 7,
+    end: date | None = None,
+    weeks: int = 12,
+    adapter_logs: bool = False,
 ) -> list[Path]:
     """Write the demo's log files under `out_dir` and return their paths.
 
@@ -86,10 +93,23 @@ def write_demo(
     `batch/batch-worker-<monday>.parquet`: the batch route, written by its workers. The
     ISSUE_WEEK gateway file (only that one) holds bad lines and re-emitted duplicates.
     Earlier demo files in those folders are removed first, so the folder is one period.
+    With `adapter_logs` (not in the ISSUE_WEEK, whose gateway file stays whole), the
+    OTEL_ROUTE actions that GenAI spans can describe go to `otel/<service>-<monday>.json` as
+    an OTLP/JSON export, and the other calls of the LITELLM_REGION gateway that LiteLLM can
+    describe to `litellm/spendlogs-<monday>.csv`, as LiteLLM's SpendLogs export.
     """
+    from pipelines.demo.litellm_logs import split_expressible, write_spend_logs
+    from pipelines.demo.otel_spans import split_expressible_actions, write_otlp
+
     out_dir = Path(out_dir)
-    gateway_dir, batch_dir = out_dir / "gateway", out_dir / "batch"
-    for folder, pattern in ((gateway_dir, "gateway-*.jsonl.gz"), (batch_dir, "batch-worker-*.parquet")):
+    gateway_dir, batch_dir, litellm_dir = out_dir / "gateway", out_dir / "batch", out_dir / "litellm"
+    otel_dir = out_dir / "otel"
+    for folder, pattern in (
+        (gateway_dir, "gateway-*.jsonl.gz"),
+        (batch_dir, "batch-worker-*.parquet"),
+        (litellm_dir, "spendlogs-*.csv"),
+        (otel_dir, f"{OTEL_SERVICE}-*.json"),
+    ):
         folder.mkdir(parents=True, exist_ok=True)
         for old in folder.glob(pattern):
             old.unlink()
@@ -98,6 +118,11 @@ def write_demo(
         is_batch = pc.equal(table["route"], sc.BATCH_ROUTE)
         gateway = table.filter(pc.invert(is_batch))
         gateway_rows = np.cumsum(~is_batch.to_numpy(zero_copy_only=False)) - 1
+        if adapter_logs and not cut.size:
+            traced, gateway = split_expressible_actions(gateway, OTEL_ROUTE)
+            paths.append(write_otlp(traced, otel_dir / f"{OTEL_SERVICE}-{monday.isoformat()}.json", OTEL_SERVICE))
+            litellm, gateway = split_expressible(gateway, LITELLM_REGION)
+            paths.append(write_spend_logs(litellm, litellm_dir / f"spendlogs-{monday.isoformat()}.csv"))
         gateway_path = gateway_dir / f"gateway-{monday.isoformat()}.jsonl.gz"
         data = _broken_ndjson(gateway, gateway_rows[cut]) if cut.size else _ndjson(gateway)
         gateway_path.write_bytes(gzip.compress(data, compresslevel=3, mtime=0))

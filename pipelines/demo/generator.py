@@ -141,6 +141,7 @@ def _week_table(rng: np.random.Generator, monday: date, week: int, target: int) 
         "policy_version": labels(POLICIES, actions["policy"][act]),
         "region": labels(REGIONS, actions["region"][act]),
         "logged_cost_usd": pa.nulls(target, pa.float64()),
+        "web_search_calls": pa.array(np.zeros(target, np.int64)),
     }
     return pa.Table.from_arrays([columns[f.name] for f in SCHEMA], schema=SCHEMA)
 

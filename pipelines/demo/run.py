@@ -49,7 +49,7 @@ def prepare(warehouse: Warehouse, calls: int, seed: int, end: date | None = None
     warehouse.drop("demo")
     if directory.exists():
         shutil.rmtree(directory)
-    write_demo(directory, n_calls=calls, seed=seed, end=date.fromisoformat(spec.end))
+    write_demo(directory, n_calls=calls, seed=seed, end=date.fromisoformat(spec.end), adapter_logs=True)
     manifest.write_text(json.dumps(asdict(spec)) + "\n")
     return directory, True
 

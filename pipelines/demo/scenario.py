@@ -76,7 +76,7 @@ class Route:
     response_cache: float = 0.0  # share of primary calls the gateway's response cache serves
     flex: float = 0.0  # share of OpenAI calls sent with service_tier flex
     batch: bool = False  # sent through provider batch APIs, finishes in minutes
-    private_low: tuple[Model, float] | None = None  # a private model taking a share of low-tier calls
+    private_low: tuple[Model, float] | None = None  # another model taking a share of low-tier actions
 
 
 OPENAI_NANO = Model("openai", "gpt-5.4-nano")
@@ -97,6 +97,9 @@ GEMINI_PRO = Model("google", "gemini-3.1-pro-preview")
 # so its calls show as unpriced.
 FAQ_FINE_TUNE = Model("mistral", "acme-faq-ft-v2")
 RERANKER = Model("mistral", "acme-rerank-v1")
+# DeepSeek takes a share of classification's low tier, around the clock in both regions,
+# so its calls fall in and out of its weekday peak windows (pricing/catalog.yaml).
+DEEPSEEK_CHAT = Model("deepseek", "deepseek-chat")
 
 CLASSIFIER = OPENAI_NANO  # the router's classifier, shared by the routes that use one
 CLASSIFIER_TOKENS = Tokens(1250, 0.25, 6, 0.4)
@@ -122,6 +125,7 @@ ROUTES: tuple[Route, ...] = (
         max_retries=1,
         cache_read=0.6,
         prefix_share=(0.7, 0.9),
+        private_low=(DEEPSEEK_CHAT, 0.25),
     ),
     Route(
         name="extraction",

@@ -16,6 +16,9 @@ BIGINT_MAX = 9_223_372_036_854_775_807
 # Ten billion tokens in one call is far above any context window, and keeps every token
 # count times the largest catalog price inside the warehouse's DECIMAL money types.
 MAX_TOKENS = 10_000_000_000
+# Per-request fees (web searches) of one call: far above any real call, and times the
+# largest catalog fee still inside the warehouse's DECIMAL money types.
+MAX_REQUEST_FEES = 1_000_000
 
 # A value of these kinds (a JSON object, array or boolean; a Parquet struct, list or map)
 # is never one field's value. Its text is not shown in the reason: it may hold a prompt.
@@ -108,6 +111,13 @@ FIELDS: tuple[Field, ...] = (
     Field("policy_version", "text"),
     Field("region", "text"),
     Field("logged_cost_usd", "float", doc="the cost the gateway logged, if any (not used for pricing)"),
+    Field(
+        "web_search_calls",
+        "int",
+        default="0",
+        maximum=MAX_REQUEST_FEES,
+        doc="web-search requests the call made, priced per 1,000 (`web_search_per_1k`)",
+    ),
 )
 
 FIELD_NAMES = tuple(f.name for f in FIELDS)

@@ -16,52 +16,37 @@ not at all, and a file whose sha256 was loaded before is skipped.
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 from rich.progress import Progress
 
-from pipelines.console import PROGRESS_MIN_BYTES, statement_progress
-from pipelines.errors import UserError, first_line
-from pipelines.ingest import readers, redact
+from pipelines.errors import UserError
+from pipelines.ingest import adapters, readers
 from pipelines.ingest.fields import FIELD_NAMES, REQUIRED, validate_sql
-from pipelines.ingest.sources import Sha256, SourceFile, expand
+from pipelines.ingest.loads import Loader, LoadResult, RowsRejected, load_file
+from pipelines.ingest.sources import SourceFile, expand
 from pipelines.warehouse import Warehouse
 
 
-class RowsRejected(Exception):
-    """The direct load met a row it cannot load as is."""
-
-
-@dataclass
-class LoadResult:
-    path: Path
-    format: str
-    status: str  # loaded | loaded with rejects | already loaded | empty | failed
-    load_id: int | None = None
-    rows_read: int = 0
-    rows_loaded: int = 0
-    rows_rejected: int = 0
-    rows_duplicate: int = 0
-    seconds: float = 0.0
-    error: str = ""  # why a file failed (status "failed")
-
-
 def run_ingest_logs(
-    db: str | Path | None, paths: list[str], progress: Progress | None = None
+    db: str | Path | None,
+    paths: list[str],
+    progress: Progress | None = None,
+    log_format: str | None = None,
+    route_from: str | None = None,
 ) -> tuple[list[LoadResult], list[Path]]:
     """Load routing-log files into the warehouse, each file in its own transaction.
 
     Every input is checked (exists, known format, is a routing log) before the first
     file loads, so a typo never leaves a run half done. A file that cannot be read or
     loaded fails alone: the others load, and its result says why (`error`).
+    `log_format` forces the log's shape (pipelines/ingest/adapters), else each file's
+    columns or keys tell it; `route_from` picks an adapter's route source.
     """
     files, skipped = expand(paths)
     with Warehouse.at(db).writer("ingest logs") as con:
-        layouts = check_files(con, files)
+        layouts = check_files(con, files, log_format, route_from)
         results = []
         for i, source in enumerate(files, start=1):
             layout = layouts[source.path]
@@ -79,21 +64,30 @@ def run_ingest_logs(
         return results, skipped
 
 
-def check_files(con: duckdb.DuckDBPyConnection, files: list[SourceFile]) -> dict[Path, readers.Layout | str]:
+def check_files(
+    con: duckdb.DuckDBPyConnection,
+    files: list[SourceFile],
+    log_format: str | None = None,
+    route_from: str | None = None,
+) -> dict[Path, readers.Layout | str]:
     """The layout of every file, refusing files that are not routing logs before any loads.
 
     A file that cannot be read at all gets the reason instead of a layout; an empty file
     (no bytes, or JSON lines of which none is an object) has nothing to refuse.
     """
+    adapters.check_format(log_format)
     layouts: dict[Path, readers.Layout | str] = {}
     for source in files:
         if source.size_bytes == 0:
             layouts[source.path] = readers.Layout({}, ())
             continue
         try:
-            layout = readers.inspect(con, source)
+            layout = adapters.inspect(con, source, log_format, route_from)
         except UserError as exc:
             layouts[source.path] = str(exc)
+            continue
+        if layout.adapter != "canonical":  # the adapter checked its own columns
+            layouts[source.path] = layout
             continue
         missing = [name for name in REQUIRED if name not in layout.columns]
         if missing and not (source.format == "jsonl" and not layout.found):
@@ -113,118 +107,28 @@ def ingest_file(
     progress: Progress | None = None,
     label: str | None = None,
 ) -> LoadResult:
-    """Load one file; if it changes while being read (a log still being written), read it again.
-
-    The hash and the rows must come from the same bytes: a file whose size or mtime moved
-    between the start and the commit is rolled back and read anew.
-    """
-    for _ in range(CHANGE_RETRIES):
-        try:
-            return _ingest_once(con, source, layout, progress, label)
-        except FileChanged:
-            pass
-    raise UserError(
-        f"{source.path}: changed while being read, {CHANGE_RETRIES} times; load it again once it is complete"
-    )
-
-
-class FileChanged(Exception):
-    """The file's size or mtime moved while it was being loaded."""
-
-
-CHANGE_RETRIES = 3
-
-
-def _stat(path: Path) -> tuple[int, int]:
-    st = path.stat()
-    return st.st_size, st.st_mtime_ns
-
-
-def _ingest_once(
-    con: duckdb.DuckDBPyConnection,
-    source: SourceFile,
-    layout: readers.Layout,
-    progress: Progress | None = None,
-    label: str | None = None,
-) -> LoadResult:
-    before = _stat(source.path)
-    source = replace(source, size_bytes=before[0])
-    started = time.perf_counter()
-    started_at = datetime.now(UTC)
-    result = LoadResult(source.path, source.label, status="loaded")
-    show = progress if source.size_bytes >= PROGRESS_MIN_BYTES else None
-
-    previous = con.execute(
-        "SELECT sha256 FROM raw.loads WHERE source_path = ? AND size_bytes = ?",
-        [str(source.path), source.size_bytes],
-    ).fetchall()
-    sha = Sha256(source.path)
-    if previous and sha.result() in {row[0] for row in previous}:
-        result.status = "already loaded"
-        result.seconds = time.perf_counter() - started
-        return result
-
-    load_id = con.execute("SELECT nextval('raw.load_id_seq')").fetchone()[0]
-    for load, doing in ((_load_direct, "loading"), (_load_checked, "bad rows found, checking each row")):
-        con.execute("BEGIN TRANSACTION")
-        try:
-            with statement_progress(show, con, f"{label or source.path.name}: {doing}"):
-                counts = load(con, source, layout, load_id)
-            digest = sha.result()
-            if _stat(source.path) != before:
-                raise FileChanged
-            if con.execute("SELECT 1 FROM raw.loads WHERE sha256 = ?", [digest]).fetchone():
-                con.execute("ROLLBACK")
-                result.status = "already loaded"
-                break
-            result.load_id = load_id
-            result.rows_read, result.rows_loaded, result.rows_rejected, result.rows_duplicate = counts
-            result.status = "loaded with rejects" if result.rows_rejected else "loaded"
-            con.execute(
-                """INSERT INTO raw.loads (load_id, source_path, sha256, kind, format, size_bytes, rows_read,
-                    rows_loaded, rows_rejected, rows_duplicate, started_at, finished_at, status)
-                VALUES (?, ?, ?, 'logs', ?, ?, ?, ?, ?, ?, ?, now(), ?)""",
-                [
-                    load_id,
-                    str(source.path),
-                    digest,
-                    source.label,
-                    source.size_bytes,
-                    *counts,
-                    started_at,
-                    result.status,
-                ],
-            )
-            con.execute("COMMIT")
-            break
-        except RowsRejected:
-            con.execute("ROLLBACK")
-        except duckdb.Error as exc:
-            con.execute("ROLLBACK")
-            if load is _load_checked:
-                raise UserError(f"{source.path}: cannot load: {first_line(exc)}") from exc
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        finally:
-            _drop_temp_tables(con)
-    result.seconds = time.perf_counter() - started
-    return result
+    """Load one file: the direct path, then the checked one if it met a row it cannot load."""
+    loaders: list[tuple[Loader, str]] = [
+        (lambda con, source, load_id: _load_direct(con, source, layout, load_id), "loading"),
+        (lambda con, source, load_id: _load_checked(con, source, layout, load_id), "bad rows found, checking each row"),
+    ]
+    return load_file(con, source, "logs", adapters.label(source, layout), loaders, progress, label)
 
 
 def _load_direct(
     con: duckdb.DuckDBPyConnection, source: SourceFile, layout: readers.Layout, load_id: int
 ) -> tuple[int, int, int, int]:
     """Stream the file into raw.calls; any bad row or duplicate aborts (RowsRejected)."""
-    relation, columns = readers.direct(source, layout)
+    reading = adapters.reading(layout)
+    relation, columns = reading.direct(source, layout)
     checked = validate_sql(relation, columns.raw_column, typed=columns.typed, kinds=columns.kinds)
     field_list = ", ".join(FIELD_NAMES)
     con.execute("SET preserve_insertion_order = false")
     try:
-        if limit_check := readers.line_limit_check(source):
+        if limit_check := reading.line_limit_check(source):
             con.execute(limit_check)
         con.execute(
-            f"INSERT INTO raw.calls SELECT {field_list}, {load_id} FROM ({checked}) "
+            f"INSERT INTO raw.calls ({field_list}, load_id) SELECT {field_list}, {load_id} FROM ({checked}) "
             "WHERE reject_reason IS NULL OR error(reject_reason)"
         )
     except duckdb.Error as exc:
@@ -259,17 +163,20 @@ def _load_checked(
 ) -> tuple[int, int, int, int]:
     """Stage the file with numbered rows; load the good ones, quarantine the rest, count duplicates."""
     path = str(source.path)
-    stored = redact.redacted("raw_record", source)
+    reading = adapters.reading(layout)
+    stored = reading.redacted("raw_record", source)
     unit = "row" if source.format == "parquet" else "line"
     # Numbered rows need DuckDB to keep the file's order while staging it.
     con.execute("SET preserve_insertion_order = true")
-    staged = readers.stage(con, source, layout)
-    checked = validate_sql(
-        "SELECT * FROM __rows WHERE early_reason IS NULL",
-        staged.raw_column,
-        keep=("source_row", "raw_record"),
-        typed=staged.typed,
-        kinds=staged.kinds,
+    staged = reading.stage(con, source, layout)
+    checked = reading.source_reasons(
+        validate_sql(
+            "SELECT * FROM __rows WHERE early_reason IS NULL",
+            staged.raw_column,
+            keep=("source_row", "raw_record"),
+            typed=staged.typed,
+            kinds=staged.kinds,
+        )
     )
     content = ", ".join(FIELD_NAMES)
     con.execute(
@@ -298,7 +205,9 @@ def _load_checked(
         FROM valid v JOIN firsts f USING (call_id) LEFT JOIN loaded l USING (call_id)"""
     )
     con.execute("SET preserve_insertion_order = false")
-    con.execute(f"INSERT INTO raw.calls SELECT {content}, {load_id} FROM __decided WHERE decision = 'load'")
+    con.execute(
+        f"INSERT INTO raw.calls ({content}, load_id) SELECT {content}, {load_id} FROM __decided WHERE decision = 'load'"
+    )
     con.execute(
         f"""CREATE TEMP TABLE __bad AS
         SELECT source_row, reason, {stored} AS raw_record FROM (
@@ -338,11 +247,3 @@ def _load_checked(
     duplicate += con.execute("SELECT count(*) FROM __bad").fetchone()[0] - rejected
     con.execute("RESET preserve_insertion_order")
     return loaded + rejected + duplicate, loaded, rejected, duplicate
-
-
-def _drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:
-    names = con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE temporary AND starts_with(table_name, '__')"
-    ).fetchall()
-    for (name,) in names:
-        con.execute(f'DROP TABLE IF EXISTS temp."{name}"')

@@ -48,6 +48,8 @@ class Layout:
     found: tuple[str, ...]  # every column or key name seen, for messages
     header: tuple[str, ...] = ()  # CSV: all columns in order
     delimiter: str = ","
+    adapter: str = "canonical"  # the log's shape: canonical, litellm, otel, langfuse (pipelines/ingest/adapters)
+    route_from: str | None = None  # an adapter's route source (--route-from)
 
 
 @dataclass(frozen=True)

@@ -22,13 +22,16 @@ FORMATS = {
     ".jsonl.zst": ("jsonl", "zstd"),
     ".ndjson.zst": ("jsonl", "zstd"),
     ".csv.zst": ("csv", "zstd"),
+    # OTLP/JSON trace exports (pipelines/ingest/adapters/otel.py)
+    ".json": ("json", None),
+    ".json.gz": ("json", "gzip"),
 }
 
 
 @dataclass(frozen=True)
 class SourceFile:
     path: Path  # absolute
-    format: str  # jsonl | csv | parquet
+    format: str  # jsonl | csv | parquet | json (an OTLP/JSON export)
     compression: str | None
     size_bytes: int
 
@@ -37,15 +40,17 @@ class SourceFile:
         return self.format + (f".{'gz' if self.compression == 'gzip' else 'zst'}" if self.compression else "")
 
 
-def detect_format(path: Path) -> tuple[str, str | None] | None:
+def detect_format(path: Path, formats: dict[str, tuple[str, str | None]] = FORMATS) -> tuple[str, str | None] | None:
     name = path.name.lower()
-    for suffix in sorted(FORMATS, key=len, reverse=True):
+    for suffix in sorted(formats, key=len, reverse=True):
         if name.endswith(suffix):
-            return FORMATS[suffix]
+            return formats[suffix]
     return None
 
 
-def expand(paths: list[str]) -> tuple[list[SourceFile], list[Path]]:
+def expand(
+    paths: list[str], formats: dict[str, tuple[str, str | None]] = FORMATS
+) -> tuple[list[SourceFile], list[Path]]:
     """The files to load, in a stable order, and the files skipped for an unknown format.
 
     A file named directly must exist and have a known format; a directory or glob
@@ -70,10 +75,10 @@ def expand(paths: list[str]) -> tuple[list[SourceFile], list[Path]]:
             else:
                 candidates, named = [path], True
         for candidate in candidates:
-            detected = detect_format(candidate)
+            detected = detect_format(candidate, formats)
             if detected is None:
                 if named:
-                    known = ", ".join(sorted(FORMATS))
+                    known = ", ".join(sorted(formats))
                     raise UserError(f"{given}: unknown format (expected one of {known})")
                 skipped.append(candidate)
                 continue

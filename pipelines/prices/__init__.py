@@ -13,11 +13,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from fnmatch import fnmatchcase
 from pathlib import Path
 
-from pipelines.prices.catalog import DEFAULT_CATALOG, Catalog, load_catalog
+from pipelines.errors import UserError
+from pipelines.prices.catalog import DEFAULT_CATALOG, PRICE_PLACES, Catalog, RegionalUplift, load_catalog
 from pipelines.prices.published import match_published, published_models, published_source
-from pipelines.prices.rows import ModelPrices, PriceRow, catalog_rows, every_tier_in_every_period
+from pipelines.prices.rows import (
+    RATE_FIELDS,
+    ModelPrices,
+    PriceRow,
+    catalog_rows,
+    every_tier_in_every_period,
+    window_rows,
+)
 
 __all__ = [
     "DEFAULT_CATALOG",
@@ -53,7 +63,8 @@ def build_price_book(catalog_path: Path | None = None) -> PriceBook:
         key = (item.provider, item.model)
         published = book.models.get(key)
         if item.prices:
-            rows = every_tier_in_every_period([r for p in item.prices for r in catalog_rows(item, p, source)])
+            base = every_tier_in_every_period([r for p in item.prices for r in catalog_rows(item, p, source)])
+            rows = tuple(sorted([*base, *_windows(item, base, path)], key=_row_order))
             origin = source
         elif published is not None:
             rows = tuple(replace(r, model_tier=item.tier) for r in published.rows)
@@ -63,7 +74,51 @@ def build_price_book(catalog_path: Path | None = None) -> PriceBook:
             origin = source
         aliases = tuple(dict.fromkeys([*item.aliases, *(published.aliases if published else ())]))
         book.models[key] = ModelPrices(item.provider, item.model, item.tier, aliases, rows, origin)
+    for index, uplift in enumerate(catalog.regional_uplifts):
+        _check_exact(book, index, uplift, path)
     return book
+
+
+def _row_order(row: PriceRow) -> tuple:
+    return (row.effective_from, row.service_tier, row.window is not None, row.window_start_minute or 0)
+
+
+def _windows(item: object, base: tuple[PriceRow, ...], path: Path | None) -> list[PriceRow]:
+    rows = []
+    for price in item.prices:  # type: ignore[attr-defined]
+        period = [r for r in base if r.effective_from == price.effective_from]
+        try:
+            rows += window_rows(period, price.windows, f"{item.provider}/{item.model}")  # type: ignore[attr-defined]
+        except ValueError as exc:
+            raise UserError(f"{path or 'catalog'}: {exc}") from exc
+    return rows
+
+
+def uplift_models(book: PriceBook, uplift: RegionalUplift) -> list[tuple[str, str]]:
+    """The priced models an uplift's provider and glob match."""
+    return [key for key in book.models if key[0] == uplift.provider and fnmatchcase(key[1], uplift.models)]
+
+
+def _check_exact(book: PriceBook, index: int, uplift: RegionalUplift, path: Path | None) -> None:
+    """Every rate times the uplift must stay exact in the warehouse (15 decimals per 1M tokens).
+
+    An uplift's part of a cost is tokens x rate x (multiplier - 1) per token, held with
+    21 decimal places; a rate of 9 places times a batch multiplier of 6 leaves room for
+    uplifts like 1.1 with any real price, and this says so when it does not.
+    """
+    extra = uplift.multiplier - 1
+    for key in uplift_models(book, uplift):
+        for row in book.models[key].rows:
+            rates = [getattr(row, name) for name in RATE_FIELDS]
+            for rate in (r for r in rates if r is not None):
+                for batch in {Decimal(1), row.batch_multiplier}:
+                    places = -(rate * batch * extra).normalize().as_tuple().exponent
+                    if places > PRICE_PLACES + 6:
+                        raise UserError(
+                            f"{path or 'catalog'}: regional_uplifts[{index}] ({uplift.provider}/{uplift.models}): "
+                            f"{key[1]}'s price {rate} x {uplift.multiplier} is not exact to "
+                            f"{PRICE_PLACES + 6} decimal places per 1M tokens"
+                        )
 
 
 @dataclass(frozen=True)

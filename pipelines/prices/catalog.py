@@ -10,10 +10,11 @@ any catalog that validates builds, also for calls of MAX_TOKENS tokens in every 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -33,6 +34,12 @@ MAX_CATALOG_BYTES = 4 * 1024 * 1024
 MAX_EXPANDED_NODES = 100_000
 
 Price = Annotated[Decimal, Field(ge=0, le=MAX_PRICE, max_digits=18, decimal_places=PRICE_PLACES)]
+# A time-of-day window's multiplier of the period's prices, and a regional uplift.
+Multiplier = Annotated[Decimal, Field(gt=0, le=100, decimal_places=4)]
+Uplift = Annotated[Decimal, Field(ge=1, le=10, decimal_places=4)]
+FeePer1k = Annotated[Decimal, Field(ge=0, le=MAX_PRICE, max_digits=18, decimal_places=6)]
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # ISO order: mon = 1
+MINUTES_PER_DAY = 24 * 60
 
 
 class _Strict(BaseModel):
@@ -58,8 +65,89 @@ class TierPrices(_Strict):
     output: Price | None = None
 
 
+class Window(_Strict):
+    """Hours of the week in one time zone when a price period's rates differ (peak, off-peak).
+
+    `hours` are local wall-clock ranges "HH:MM-HH:MM", start inclusive, end exclusive
+    (24:00 = midnight at the end of the day); `weekdays` are those of the local date. A
+    window's rates are the period's rates (every service tier, long context included)
+    times `multiplier`, except the default tier's prices given here explicitly.
+    """
+
+    name: str = Field(min_length=1)
+    time_zone: str = "UTC"
+    weekdays: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = list(WEEKDAYS)
+    hours: list[str] = Field(min_length=1)
+    multiplier: Multiplier = Decimal(1)
+    input: Price | None = None
+    cached_input: Price | None = None
+    cache_write: Price | None = None
+    cache_write_1h: Price | None = None
+    output: Price | None = None
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, zone: str) -> str:
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"{zone!r} is not an IANA time zone (for example UTC or Asia/Shanghai)") from exc
+        return zone
+
+    @field_validator("weekdays")
+    @classmethod
+    def _some_days(cls, days: list[str]) -> list[str]:
+        if not days:
+            raise ValueError("names no weekday")
+        if len(days) != len(set(days)):
+            raise ValueError("names a weekday twice")
+        return days
+
+    @field_validator("hours")
+    @classmethod
+    def _ranges(cls, hours: list[str]) -> list[str]:
+        for text in hours:
+            parse_hours(text)
+        return hours
+
+    def ranges(self) -> list[tuple[int, int]]:
+        """(start, end) minutes of the local day, end exclusive."""
+        return [parse_hours(text) for text in self.hours]
+
+    def iso_weekdays(self) -> tuple[int, ...]:
+        return tuple(sorted(WEEKDAYS.index(day) + 1 for day in self.weekdays))
+
+
+def parse_hours(text: object) -> tuple[int, int]:
+    """'01:00-04:00' as minutes of the day (60, 240); the end may be 24:00 and must follow the start."""
+    if not isinstance(text, str) or text.count("-") != 1:
+        raise ValueError(f"hours {text!r}: write a range such as '01:00-04:00'")
+    start, end = (_minute(part.strip(), text) for part in text.split("-"))
+    if end > MINUTES_PER_DAY or start >= MINUTES_PER_DAY:
+        raise ValueError(f"hours {text!r}: past 24:00")
+    if end <= start:
+        raise ValueError(f"hours {text!r}: the end must follow the start (split a range over midnight in two)")
+    return start, end
+
+
+def _minute(part: str, text: str) -> int:
+    pieces = part.split(":")
+    if len(pieces) != 2 or not all(p.isdigit() and len(p) == 2 for p in pieces) or int(pieces[1]) > 59:
+        raise ValueError(f"hours {text!r}: {part!r} is not HH:MM")
+    return int(pieces[0]) * 60 + int(pieces[1])
+
+
+def utc_instant(value: date | datetime) -> datetime:
+    """An effective date at 00:00 UTC, or an effective time (with its offset) in UTC."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError(f"{value.isoformat()} has no UTC offset: write it with Z, e.g. 2026-08-16T16:00:00Z")
+        return value.astimezone(UTC)
+    return datetime(value.year, value.month, value.day, tzinfo=UTC)
+
+
 class CatalogPrice(_Strict):
-    effective_from: date
+    effective_from: datetime | date
     input: Price
     cached_input: Price | None = None
     cache_write: Price | None = None
@@ -68,6 +156,30 @@ class CatalogPrice(_Strict):
     batch_multiplier: Annotated[Decimal, Field(gt=0, le=1, decimal_places=6)] | None = None
     long_context: LongContext | None = None
     service_tiers: dict[str, TierPrices] = {}
+    web_search_per_1k: FeePer1k | None = None  # USD per 1,000 web-search calls
+    windows: list[Window] = []
+
+    @field_validator("effective_from")
+    @classmethod
+    def _in_utc(cls, value: date | datetime) -> datetime:
+        return utc_instant(value)
+
+    @field_validator("windows")
+    @classmethod
+    def _windows_apart(cls, windows: list[Window]) -> list[Window]:
+        """Windows of one period share a time zone and never overlap, so a call is in one at most."""
+        names = [w.name for w in windows]
+        if len(names) != len(set(names)):
+            raise ValueError("two windows have the same name")
+        if len({w.time_zone for w in windows}) > 1:
+            raise ValueError("the windows of one price name different time zones; use one")
+        slots = [(day, start, end, w.name) for w in windows for day in w.iso_weekdays() for start, end in w.ranges()]
+        for i, (day, start, end, name) in enumerate(slots):
+            for other_day, other_start, other_end, other in slots[i + 1 :]:
+                if day == other_day and start < other_end and other_start < end:
+                    weekday = WEEKDAYS[day - 1]
+                    raise ValueError(f"windows {name!r} and {other!r} overlap on {weekday}")
+        return windows
 
     @field_validator("service_tiers")
     @classmethod
@@ -112,9 +224,39 @@ class CatalogModel(_Strict):
         return self
 
 
+class RegionalUplift(_Strict):
+    """A multiplier on the token cost of calls logged in one of `regions`, from `effective_from`.
+
+    `models` is a glob on the priced model id (`claude-*`). When several uplifts match a
+    call, the newest effective_from wins, then the one listed last.
+    """
+
+    provider: str = Field(min_length=1)
+    models: str = Field(default="*", min_length=1)
+    regions: list[str] = Field(min_length=1)
+    multiplier: Uplift
+    effective_from: datetime | date
+
+    @field_validator("provider", "models")
+    @classmethod
+    def _lower(cls, value: str) -> str:
+        return _name(value)
+
+    @field_validator("regions")
+    @classmethod
+    def _lower_regions(cls, values: list[str]) -> list[str]:
+        return [_name(v) for v in values]
+
+    @field_validator("effective_from")
+    @classmethod
+    def _in_utc(cls, value: date | datetime) -> datetime:
+        return utc_instant(value)
+
+
 class Catalog(_Strict):
     currency: Literal["USD"] = "USD"
     models: list[CatalogModel] = []
+    regional_uplifts: list[RegionalUplift] = []
 
     @model_validator(mode="after")
     def _unique_models(self) -> Catalog:
@@ -223,10 +365,11 @@ def _describe(exc: ValidationError, data: object) -> str:
     for error in exc.errors():
         loc = list(error["loc"])
         where = ".".join(str(part) for part in loc)
-        if len(loc) >= 2 and loc[0] == "models" and isinstance(loc[1], int):
+        if len(loc) >= 2 and loc[0] in ("models", "regional_uplifts") and isinstance(loc[1], int):
             try:
-                entry = data["models"][loc[1]]  # type: ignore[index]
-                where = f"models[{loc[1]}] ({entry.get('provider')}/{entry.get('model')}): " + ".".join(
+                entry = data[loc[0]][loc[1]]  # type: ignore[index]
+                name = entry.get("model") if loc[0] == "models" else entry.get("models", "*")
+                where = f"{loc[0]}[{loc[1]}] ({entry.get('provider')}/{name}): " + ".".join(
                     str(part) for part in loc[2:]
                 )
             except (KeyError, IndexError, TypeError, AttributeError):

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import warnings
-from datetime import date
+from dataclasses import replace
+from datetime import UTC, datetime, time
 from decimal import Decimal
 from functools import cache
 
-from pipelines.prices.catalog import PRICE_PLACES
+from pipelines.prices.catalog import MINUTES_PER_DAY, PRICE_PLACES
 from pipelines.prices.rows import DEFAULT_TIER, PRICE_KEYS, ModelPrices, PriceRow, first_or_none, priced
 
-EPOCH = date(1970, 1, 1)  # effective_from of a published price with no start date
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # effective_from of a published price with no start date
+EVERY_DAY = (1, 2, 3, 4, 5, 6, 7)
+PUBLISHED_WINDOW = "time of day"  # genai-prices does not name its windows
 
 
 def published_source() -> str:
@@ -27,7 +30,10 @@ def published_models() -> tuple[ModelPrices, ...]:
     `ConditionalPrice`s, a long-context cliff as `TieredPrices`, and batch and service
     tiers as `PriceVariant`s. Those map onto the catalog's columns as follows:
     - the first conditional price (or an unconditional one) applies from 1970-01-01;
-      a time-of-day price (off-peak) is not represented and is skipped;
+    - a time-of-day price (`TimeOfDateConstraint`, UTC) becomes a window of every
+      period, every day (genai-prices has no weekdays or start dates for them, and the
+      last active price wins there, so a window wins over every dated price); a range
+      over midnight becomes two ranges;
     - the first tier of a `TieredPrices` is the long-context price;
     - a batch variant becomes `batch_multiplier` = its input price / the base input price;
     - a service-tier variant becomes a row for that tier.
@@ -35,13 +41,14 @@ def published_models() -> tuple[ModelPrices, ...]:
     (batch discounts long predate them), so variants apply to every period.
     """
     from genai_prices.data_snapshot import get_snapshot
-    from genai_prices.types import ModelPrice, StartDateConstraint
+    from genai_prices.types import ModelPrice, StartDateConstraint, TimeOfDateConstraint
 
     source = published_source()
     entries = []
     for provider in get_snapshot().providers:
         for info in provider.models:
-            periods: list[tuple[date, ModelPrice]] = []
+            periods: list[tuple[datetime, ModelPrice]] = []
+            windows: list[tuple[TimeOfDateConstraint, ModelPrice]] = []
             if isinstance(info.prices, ModelPrice):
                 periods.append((EPOCH, info.prices))
             else:
@@ -50,10 +57,17 @@ def published_models() -> tuple[ModelPrices, ...]:
                     if constraint is None or index == 0:
                         periods.append((EPOCH, conditional.prices))
                     elif isinstance(constraint, StartDateConstraint):
-                        periods.append((constraint.start_date, conditional.prices))
+                        start = constraint.start_date
+                        periods.append((datetime(start.year, start.month, start.day, tzinfo=UTC), conditional.prices))
+                    elif isinstance(constraint, TimeOfDateConstraint):
+                        windows.append((constraint, conditional.prices))
             rows = []
             for start, prices in _dedupe(periods):
-                rows.extend(_published_rows(provider.id, info, start, prices, source))
+                period = _published_rows(provider.id, info, start, prices, source)
+                rows.extend(period)
+                if period:
+                    for constraint, window_prices in windows:
+                        rows.extend(_window_rows(provider.id, info, start, constraint, window_prices, source))
             if rows:
                 entries.append(
                     ModelPrices(provider.id, info.id.lower(), None, _exact_ids(info.match), tuple(rows), source)
@@ -61,12 +75,41 @@ def published_models() -> tuple[ModelPrices, ...]:
     return tuple(entries)
 
 
-def _dedupe(periods: list[tuple[date, object]]) -> list[tuple[date, object]]:
+def _window_rows(
+    provider_id: str, info: object, start: datetime, constraint: object, prices: object, source: str
+) -> list[PriceRow]:
+    """A published time-of-day price as window rows of the period from `start`."""
+    begin = _utc_minute(constraint.start_time)  # type: ignore[attr-defined]
+    end = _utc_minute(constraint.end_time)  # type: ignore[attr-defined]
+    ranges = [(begin, end)] if begin < end else [(begin, MINUTES_PER_DAY), (0, end)]
+    return [
+        replace(
+            row,
+            window=PUBLISHED_WINDOW,
+            window_time_zone="UTC",
+            window_weekdays=EVERY_DAY,
+            window_start_minute=low,
+            window_end_minute=high,
+        )
+        for row in _published_rows(provider_id, info, start, prices, source)
+        for low, high in ranges
+        if low < high
+    ]
+
+
+def _utc_minute(value: time) -> int:
+    """A time of day (naive = UTC) as minutes after midnight UTC."""
+    if value.tzinfo is not None:
+        value = datetime.combine(datetime(1970, 1, 1), value).astimezone(UTC).time()
+    return value.hour * 60 + value.minute
+
+
+def _dedupe(periods: list[tuple[datetime, object]]) -> list[tuple[datetime, object]]:
     """The last price given for each start date wins, as in genai-prices."""
     return list({start: prices for start, prices in periods}.items())
 
 
-def _published_rows(provider_id: str, info: object, start: date, prices: object, source: str) -> list[PriceRow]:
+def _published_rows(provider_id: str, info: object, start: datetime, prices: object, source: str) -> list[PriceRow]:
     base, above, threshold = _published_prices(prices)
     if base["input"] is None:
         return []  # not priced by the token (audio hours, images, searches)

@@ -1,22 +1,26 @@
-"""Price rows: the effective rates of one model from one date on, every default applied."""
+"""Price rows: the effective rates of one model from one instant on, every default applied.
+
+A row without a window holds a period's rates; a row with one holds the rates inside
+one hour range of that period's time-of-day window (DESIGN.md §3), all in full.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import datetime
 from decimal import Decimal
 
-from pipelines.prices.catalog import DEFAULT_TIER, CatalogModel, CatalogPrice
+from pipelines.prices.catalog import DEFAULT_TIER, PRICE_PLACES, CatalogModel, CatalogPrice, Window
 
 
 @dataclass(frozen=True)
 class PriceRow:
-    """Effective rates of one model from one date on, per 1M tokens, defaults applied."""
+    """Effective rates of one model from one instant (UTC) on, per 1M tokens, defaults applied."""
 
     provider: str
     model: str
     service_tier: str
-    effective_from: date
+    effective_from: datetime
     input: Decimal
     cached_input: Decimal
     cache_write: Decimal
@@ -31,6 +35,14 @@ class PriceRow:
     long_context_output: Decimal | None
     model_tier: str | None
     source: str
+    web_search_per_1k: Decimal | None = None  # USD per 1,000 web-search calls; None: not priced
+    # A time-of-day window: its name, the time zone of its hours, ISO weekdays (mon = 1)
+    # and one range of local minutes [start, end). None on a period's own row.
+    window: str | None = None
+    window_time_zone: str | None = None
+    window_weekdays: tuple[int, ...] | None = None
+    window_start_minute: int | None = None
+    window_end_minute: int | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +105,7 @@ def catalog_rows(item: CatalogModel, price: CatalogPrice, source: str) -> list[P
         "batch_multiplier": first_of(price.batch_multiplier, Decimal(1)),
         "model_tier": item.tier,
         "source": source,
+        "web_search_per_1k": price.web_search_per_1k,
     }
     threshold = lc.threshold_input_tokens if lc else None
     rows = [priced(explicit, above, threshold, service_tier=DEFAULT_TIER, **identity)]
@@ -122,6 +135,8 @@ def every_tier_in_every_period(rows: list[PriceRow]) -> tuple[PriceRow, ...]:
     tiers = sorted({r.service_tier for r in rows})
     by_period: dict[object, dict[str, PriceRow]] = {}
     for row in rows:
+        if row.window is not None:
+            continue
         by_period.setdefault(row.effective_from, {})[row.service_tier] = row
     filled = list(rows)
     for period in by_period.values():
@@ -130,3 +145,58 @@ def every_tier_in_every_period(rows: list[PriceRow]) -> tuple[PriceRow, ...]:
             continue
         filled += [replace(default, service_tier=tier) for tier in tiers if tier not in period]
     return tuple(sorted(filled, key=lambda r: (r.effective_from, r.service_tier)))
+
+
+RATE_FIELDS = (
+    "input",
+    "cached_input",
+    "cache_write",
+    "cache_write_1h",
+    "output",
+    "long_context_input",
+    "long_context_cached_input",
+    "long_context_cache_write",
+    "long_context_cache_write_1h",
+    "long_context_output",
+)
+
+
+def window_rows(period: list[PriceRow], windows: list[Window], where: str) -> list[PriceRow]:
+    """The rows of one period's windows: one per window, hour range and service tier.
+
+    Every rate is the period row's times the window's multiplier, except the default
+    tier's prices the window gives explicitly. A product past 9 decimal places would
+    not be exact in the warehouse, so it is refused, naming `where`.
+    """
+    rows = []
+    for window in windows:
+        for row in period:
+            rates = {}
+            for name in RATE_FIELDS:
+                value = getattr(row, name)
+                explicit = getattr(window, name, None) if row.service_tier == DEFAULT_TIER else None
+                rates[name] = explicit if explicit is not None else _times(value, window.multiplier, where, window)
+            for start, end in window.ranges():
+                rows.append(
+                    replace(
+                        row,
+                        **rates,
+                        window=window.name,
+                        window_time_zone=window.time_zone,
+                        window_weekdays=window.iso_weekdays(),
+                        window_start_minute=start,
+                        window_end_minute=end,
+                    )
+                )
+    return rows
+
+
+def _times(value: Decimal | None, multiplier: Decimal, where: str, window: Window) -> Decimal | None:
+    if value is None:
+        return None
+    product = value * multiplier
+    if product != product.quantize(Decimal(1).scaleb(-PRICE_PLACES)):
+        raise ValueError(
+            f"{where}: window {window.name!r}: {value} x {multiplier} has more than {PRICE_PLACES} decimal places"
+        )
+    return product.normalize()

@@ -69,6 +69,7 @@ final as (
         calls.output_tokens,
         calls.reasoning_tokens,
         calls.tool_calls,
+        calls.web_search_calls,
 
         -- flags
         calls.is_response_cache_hit,
@@ -82,10 +83,14 @@ final as (
         calls.cache_write_cost_usd,
         calls.output_cost_usd,
         calls.reasoning_cost_usd,
+        calls.web_search_cost_usd,
+        calls.regional_uplift_cost_usd,
         calls.cost_usd,
         calls.cache_savings_usd,
         calls.logged_cost_usd,
         calls.price_effective_from,
+        calls.price_window,
+        calls.regional_multiplier,
         calls.price_source,
 
         -- tags

@@ -1,11 +1,15 @@
 -- model:
 --   grain: [check_name, subject, detail]
 --   audits:
---     - accepted_values: {column: check_name, values: [rejected rows, unpriced calls, load]}
+--     - accepted_values:
+--         column: check_name
+--         values: [rejected rows, unpriced calls, unmapped billing names, load]
 --
--- One row per finding about the data itself, in three checks:
+-- One row per finding about the data itself, in four checks:
 --   'rejected rows'  : rows of a file refused at ingest, by reason (values stripped)
 --   'unpriced calls' : calls whose model has no price at their date, by provider/model
+--   'unmapped billing names' : models named by billing exports that resolve to no priced
+--                      model, by provider/model as billed (first/last: their charge periods)
 --   'load'           : one row per loaded file, with its counts
 -- n_rows counts the rows of the finding; first_seen/last_seen bound it in time.
 with
@@ -16,6 +20,10 @@ rejects as (
 
 loads as (
     select * from raw.loads
+),
+
+billed_models as (
+    select * from intermediate.int_billed_models
 ),
 
 unpriced_models as (
@@ -78,6 +86,21 @@ unpriced as (
     from unpriced_models
 ),
 
+unmapped as (
+    select
+        'unmapped billing names' as check_name,
+        coalesce(provider, '?') || '/' || model as subject,
+        case
+            when provider is null then 'no provider recognised for this billed name'
+            else 'no price in the catalog or in genai-prices, as billed or normalised'
+        end as detail,
+        n_lines as n_rows,
+        first_charge_at as first_seen,
+        last_charge_at as last_seen
+    from billed_models
+    where price_model is null
+),
+
 loaded as (
     select
         'load' as check_name,
@@ -94,6 +117,8 @@ final as (
     select * from rejected
     union all
     select * from unpriced
+    union all
+    select * from unmapped
     union all
     select * from loaded
 )

@@ -42,6 +42,7 @@ renamed as (
         output_tokens,
         reasoning_tokens,
         tool_calls,
+        web_search_calls,
 
         -- flags
         response_cache_hit as is_response_cache_hit,

@@ -1,5 +1,5 @@
 -- model:
---   grain: [provider, model, service_tier, is_batch, effective_from]
+--   grain: [provider, model, service_tier, is_batch, effective_from, window_name, window_start_minute]
 --   audits:
 --     - not_null: [provider, model, service_tier, effective_from, input_usd_per_token, output_usd_per_token]
 --     - accepted_range:
@@ -7,10 +7,15 @@
 --                   cache_write_1h_usd_per_token, output_usd_per_token]
 --         min: 0
 --     - expression_is_true: effective_to is null or effective_to > effective_from
+--     - expression_is_true: >-
+--         (window_name is null) = (window_start_minute is null)
+--         and (window_name is null or (window_start_minute < window_end_minute and window_end_minute <= 1440))
 --
 -- One row per (provider, model, service tier, period, batch or not): the USD rates per
--- token that apply from effective_from (inclusive) to effective_to (exclusive; NULL =
--- still in force).
+-- token that apply from effective_from (an instant, inclusive) to effective_to
+-- (exclusive; NULL = still in force). A period with a time-of-day window has one more
+-- row per hour range of the window (window_name set), holding the rates inside it; its
+-- effective_from and effective_to are the period's.
 --
 -- The catalog's rates are per 1M tokens with 9 decimals; a batch row is multiplied by
 -- batch_multiplier (6 decimals). Per token that is exactly 21 decimal places, so a
@@ -21,13 +26,25 @@ prices as (
     select * from raw.prices
 ),
 
-dated as (
+periods as (
     select
-        *,
+        provider,
+        model,
+        service_tier,
+        effective_from,
         lead(effective_from) over (
             partition by provider, model, service_tier order by effective_from
         ) as effective_to
     from prices
+    where window_name is null
+),
+
+dated as (
+    select
+        prices.*,
+        periods.effective_to
+    from prices
+    inner join periods using (provider, model, service_tier, effective_from)
 ),
 
 batch_or_not as (
@@ -48,9 +65,14 @@ per_token as (
         service_tier,
         is_batch,
 
-        -- period
+        -- period, and the time-of-day window within it (NULL: the period's own rates)
         effective_from,
         effective_to,
+        window_name,
+        window_time_zone,
+        window_weekdays,
+        window_start_minute,
+        window_end_minute,
 
         -- rates, USD per token
         cast(input_usd_per_mtok * multiplier * 0.000001 as decimal(38, 21)) as input_usd_per_token,
@@ -72,6 +94,9 @@ per_token as (
             as long_context_cache_write_1h_usd_per_token,
         cast(long_context_output_usd_per_mtok * multiplier * 0.000001 as decimal(38, 21))
             as long_context_output_usd_per_token,
+
+        -- per-request fees, USD per call (not batch-discounted)
+        cast(web_search_usd_per_1k * 0.001 as decimal(38, 21)) as web_search_usd_per_call,
 
         -- lineage
         batch_multiplier,
