@@ -105,6 +105,46 @@ def route_trend(snapshot: Snapshot) -> pl.DataFrame:
     return _frame(snapshot.path, ROUTE_TREND, ())
 
 
+# --- restatements: the week's figures as the build before this one published them --------------------
+
+WEEK_TOTALS = "SELECT sum(cost_usd), sum(actions) FROM marts.route_weekly WHERE week = ?"
+
+
+@dataclass(frozen=True)
+class Restatement:
+    earlier: Snapshot  # the build before the one shown
+    cost_before_usd: object  # Decimal; None when that build had no data for the week
+    cost_now_usd: object
+    actions_before: int | None
+    actions_now: int | None
+
+
+def restatement(snapshot: Snapshot, week: date) -> Restatement | None:
+    """How this build changed `week`'s spend or actions against the build published before it, if it did.
+
+    Late logs, a restated bill or a catalog correction change a past week's figures; the snapshot
+    of the previous build (kept a while after a new one is published) says what they were.
+    """
+    earlier_path = next(
+        (p for p in Warehouse.at().snapshots() if str(p) != snapshot.path and _older(p, snapshot)), None
+    )
+    if earlier_path is None:
+        return None
+    try:
+        earlier = _snapshot_meta(str(earlier_path), _file_stamp(earlier_path))
+        before = _rows(earlier.path, WEEK_TOTALS, (week,))[0]
+    except (duckdb.Error, OSError):
+        return None  # pruned or unreadable: nothing to compare with
+    now = _rows(snapshot.path, WEEK_TOTALS, (week,))[0]
+    if before == now:
+        return None
+    return Restatement(earlier, before[0], now[0], before[1], now[1])
+
+
+def _older(path: Path, snapshot: Snapshot) -> bool:
+    return path.stat().st_mtime_ns < Path(snapshot.path).stat().st_mtime_ns
+
+
 # --- which marts this snapshot holds: a page whose mart is missing says what to run -----------------
 
 TABLES = "SELECT table_schema || '.' || table_name FROM information_schema.tables"

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ACME_CATALOG, FIXTURES, ROOT
+from tests.conftest import ACME_CATALOG, FIXTURES, ROOT, call, write_jsonl
 
 TWO_WEEKS = FIXTURES / "app" / "routes_two_weeks.jsonl"
 W08, W09 = date(2026, 2, 16), date(2026, 2, 23)
@@ -205,3 +205,28 @@ def test_data_health_lists_the_load(published):
     assert list(loads["check_name"]) == ["load"]
     assert list(loads["n_rows"]) == [10]
     assert [success.value for success in at.success][:2] == ["No row was rejected.", "Every call has a price."]
+
+
+def test_a_week_a_later_build_changed_says_it_was_restated_and_by_how_much(published, db, tmp_path):
+    """A late log for W08 arrives after the first build: the next build's review of W08 says so; W09's does not."""
+    from pipelines.build import run_build
+    from pipelines.ingest.logs import run_ingest_logs
+
+    published.close()  # the fixture's read-only connection would block this process's writer
+    first = run_build(db, tmp_path / "catalog.yaml")
+    # m-small, 1000 in / 100 out: (1000 · 1 + 100 · 4) / 1e6 = 0.0014, on Wednesday of W08
+    late = write_jsonl(tmp_path / "late.jsonl", [call("late-1", "act-late-1", "2026-02-18T12:00:00Z")])
+    run_ingest_logs(db, [str(late)])
+    second = run_build(db, tmp_path / "catalog.yaml")
+
+    at = open_app(week="2026-02-16 (W08)")
+
+    assert [warning.value for warning in at.warning] == [
+        f"This week was restated by build {second.build_id}: spend $0.0632 → $0.0646 (+$0.0014), actions 5 → 6, "
+        f"against build {first.build_id} ({first.built_at:%Y-%m-%d %H:%M} UTC). "
+        "Late logs, a restated bill or a price correction do this."
+    ]
+    assert metrics(at)["Spend"] == ("$0.0646", "")
+
+    at.selectbox(key="week").set_value(W09).run()
+    assert [warning.value for warning in at.warning] == []

@@ -38,6 +38,15 @@ st.caption(
     f"Week of {week:%Y-%m-%d} (W{week:%V}) against the week of {previous:%Y-%m-%d}."
     + ("" if before else " The week before has no data, so no changes are shown.")
 )
+restated = data.restatement(snapshot, week)
+if restated:
+    change = (restated.cost_now_usd or 0) - (restated.cost_before_usd or 0)
+    st.warning(
+        f"This week was restated by build {snapshot.build_id}: spend {frame.money(restated.cost_before_usd)} → "
+        f"{frame.money(restated.cost_now_usd)} ({'+' if change >= 0 else '-'}{frame.money(abs(change))}), actions "
+        f"{restated.actions_before or 0:,} → {restated.actions_now or 0:,}, against build {restated.earlier.build_id} "
+        f"({restated.earlier.built_at:%Y-%m-%d %H:%M} UTC). Late logs, a restated bill or a price correction do this."
+    )
 # Costs rising, rates of trouble rising, latency rising: red ("inverse"); completion and cache rising: green.
 first = st.columns(5)
 first[0].metric("Spend", frame.money(now["cost_usd"]), delta("cost_usd", "usd"), delta_color="inverse")
