@@ -1,5 +1,5 @@
 -- model:
---   grain: [call_id]
+--   grain: [week, route, action_id, call_seq]
 --   audits:
 --     - accepted_values: {column: sample, values: [most expensive, random]}
 --     - expression_is_true: sample_rank between 1 and 5
