@@ -14,6 +14,7 @@ import pyarrow as pa
 from pipelines import audits, models
 from pipelines.fx import FxRates, fx_rates_table, load_fx_rates
 from pipelines.ingest.fields import quote
+from pipelines.policy import Policy, load_policy, policy_beside, policy_tables
 from pipelines.prices import PriceBook, Resolution, build_price_book, resolve_models
 from pipelines.prices.billed import resolve_billed
 from pipelines.raw import MODEL_MAP_SCHEMA, PRICE_UPLIFTS_SCHEMA, PRICES_SCHEMA
@@ -36,6 +37,7 @@ def run_build(
     on_built: Callable[[models.Built], None] | None = None,
     on_audit: Callable[[audits.AuditResult], None] | None = None,
     fx_rates: FxRates | Path | None = None,
+    policy: Policy | Path | None = None,
 ) -> BuildResult:
     """Load prices, build every model and pass its audits in one transaction, then publish the marts.
 
@@ -43,6 +45,8 @@ def run_build(
     """
     book = prices if isinstance(prices, PriceBook) else build_price_book(prices)
     rates = fx_rates if isinstance(fx_rates, FxRates) else load_fx_rates(fx_rates)[0]
+    if not isinstance(policy, Policy):  # a path, or None: the policy.yaml beside the catalog, if any
+        policy = load_policy(policy or policy_beside(book.catalog_path))
     ordered = models.discover()
     checks = audits.collect(ordered, on_build=True)
     warehouse = Warehouse.at(db)
@@ -50,7 +54,7 @@ def run_build(
         con.execute("SET preserve_insertion_order = false")
         con.execute("BEGIN TRANSACTION")
         try:
-            resolutions, built = build_models(con, book, ordered, on_built, rates)
+            resolutions, built = build_models(con, book, ordered, on_built, fx_rates=rates, policy=policy)
             audited = audits.run(con, checks, on_audit)
             con.execute("COMMIT")
         except BaseException:
@@ -70,8 +74,10 @@ def build_models(
     ordered: list[models.Model],
     on_built: Callable[[models.Built], None] | None = None,
     fx_rates: FxRates | None = None,
+    policy: Policy | None = None,
 ) -> tuple[list[Resolution], list[models.Built]]:
-    """raw.model_map and raw.prices from the price book, raw.fx_rates, then every model.
+    """raw.model_map and raw.prices from the price book, raw.fx_rates, raw.policy_* from the policy (none:
+    empty), then every model.
 
     The caller owns the transaction. The map holds the logged models and the models billing
     exports name (as billed); the resolutions returned are the logged ones.
@@ -87,6 +93,8 @@ def build_models(
     _replace_table(con, "raw.prices", prices_table(book, used))
     _replace_table(con, "raw.price_uplifts", uplifts_table(book))
     _replace_table(con, "raw.fx_rates", fx_rates_table(fx_rates or FxRates()))
+    for name, table in policy_tables(policy or Policy()).items():
+        _replace_table(con, name, table)
     return resolutions, models.build(con, ordered, on_built)
 
 

@@ -6,6 +6,7 @@ bad input, with a one-line reason on stderr.
 
 from __future__ import annotations
 
+import json
 import sys
 from datetime import datetime
 from enum import StrEnum
@@ -116,6 +117,14 @@ def ingest_logs(
         raise UserError(" | ".join(failed))
 
 
+PolicyOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--policy", help="Routing policy and budgets replacing the policy.yaml beside the catalog", metavar="PATH"
+    ),
+]
+
+
 @ingest_app.command("billing")
 def ingest_billing(
     paths: Annotated[
@@ -157,10 +166,12 @@ def build(
         Path | None,
         typer.Option("--fx", help="Exchange rates replacing pricing/fx_rates.yaml", show_default=False, metavar="PATH"),
     ] = None,
+    policy: PolicyOption = None,
 ) -> None:
     """Load prices, build every SQL model in order, audit them, publish the marts for readers."""
     from pipelines.build import run_build
     from pipelines.fx import load_fx_rates
+    from pipelines.policy import load_policy, policy_beside
     from pipelines.prices import build_price_book, published_source
 
     book = build_price_book(prices)  # a broken catalog stops here, before anything is built
@@ -168,8 +179,11 @@ def build(
     if book.catalog_path is None:
         err.print("no price catalog (pricing/catalog.yaml): published prices only, no model tiers", highlight=False)
     out.print(f"prices: {book.catalog_path or 'no team catalog'} over {published_source()}", highlight=False)
+    policy_path = policy or policy_beside(book.catalog_path)
+    rules = load_policy(policy_path)  # so is a broken policy
+    out.print(f"policy: {policy_path or 'none (no policy.yaml beside the catalog)'}", highlight=False)
     out.print("building models")
-    result = run_build(db, book, report_built, report_audit, rates)
+    result = run_build(db, book, report_built, report_audit, fx_rates=rates, policy=rules)
     seconds = sum(a.seconds for a in result.audits)
     out.print(f"{len(result.audits)} audits passed in {seconds:.2f}s", highlight=False)
     out.print(f"published {result.snapshot} (build {result.build_id})", highlight=False)
@@ -224,7 +238,6 @@ def demo(
 ) -> None:
     """Generate 12 weeks of realistic routing logs, ingest them, build, and open the app."""
     from pipelines.demo.run import prepare
-    from pipelines.prices.catalog import PROJECT_CATALOG
     from pipelines.warehouse import Warehouse
 
     warehouse = Warehouse.at(db)
@@ -234,9 +247,18 @@ def demo(
     # gateway/ and batch/ always; litellm/ and otel/ (the adapters' formats) in demos written since
     folders = [directory / name for name in ("gateway", "batch", "litellm", "otel")]
     ingest_logs([str(folder) for folder in folders if folder.exists()], db=db)
-    # The demo's tiers and private model are priced by the project's own catalog.
-    build(db=db, prices=prices or PROJECT_CATALOG)
-    _demo_bills(warehouse, directory, db, prices or PROJECT_CATALOG)
+    # The demo's tiers and private model are priced by the project's own catalog, in a copy
+    # dated to the demo's weeks (its negotiated price), beside the project's policy.
+    if prices is None:
+        from datetime import date
+
+        from pipelines.demo.config import write_demo_pricing
+        from pipelines.demo.run import MANIFEST
+
+        end = date.fromisoformat(json.loads((directory / MANIFEST).read_text())["end"])
+        prices = write_demo_pricing(directory, end)
+    build(db=db, prices=prices)
+    _demo_bills(warehouse, directory, db, prices)
     if not no_app:
         run_app(db=db, port=port)
 
@@ -415,6 +437,82 @@ def prices_list(
             "filter with --provider or --model to see them",
             highlight=False,
         )
+
+
+@app.command()
+def check(
+    db: DbOption = None,
+    week: Annotated[
+        str | None,
+        typer.Option(help="ISO week (2026-W45) or any date in it; default: the last complete week", metavar="WEEK"),
+    ] = None,
+    format: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+) -> None:
+    """A week's policy violations, cost regressions and budget breaches (exit 1 on any breach)."""
+    from datetime import UTC, datetime
+
+    from pipelines.check import as_json, as_table, findings, last_complete_week, parse_week
+    from pipelines.warehouse import Warehouse
+
+    if format not in ("table", "json"):
+        raise UserError(f"--format {format!r}: expected table or json")
+    with Warehouse.at(db).reader() as con:
+        monday = parse_week(week) if week else last_complete_week(con, datetime.now(UTC).date())
+        if monday is None:
+            raise UserError("no complete week with data to check; give --week")
+        found = findings(con, monday)
+    if format == "json":
+        out.print_json(as_json(monday, found))
+    else:
+        out.print(as_table(monday, found))
+    if any(f.severity == "breach" for f in found):
+        raise typer.Exit(1)
+
+
+@app.command()
+def whatif(
+    db: DbOption = None,
+    week: Annotated[
+        str | None,
+        typer.Option(help="ISO week (2026-W45) or any date in it; default: the last complete week", metavar="WEEK"),
+    ] = None,
+    prices: PricesOption = None,
+    remap: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Send a route's calls to another model, tokens kept (repeatable)", metavar="ROUTE=PROVIDER/MODEL"
+        ),
+    ] = None,
+    format: Annotated[str, typer.Option("--format", help="table or csv")] = "table",
+) -> None:
+    """Re-price a week's real calls under another catalog or routing map, per route against the actual."""
+    from datetime import UTC, datetime
+
+    from pipelines.check import last_complete_week, parse_week
+    from pipelines.prices import build_price_book
+    from pipelines.warehouse import Warehouse
+    from pipelines.whatif import NOT_SIMULATED, as_csv, as_table, parse_remap, run_whatif
+
+    if format not in ("table", "csv"):
+        raise UserError(f"--format {format!r}: expected table or csv")
+    remaps = [parse_remap(text) for text in remap or []]
+    book = build_price_book(prices)
+    if week:
+        monday = parse_week(week)
+    else:
+        with Warehouse.at(db).reader() as con:
+            monday = last_complete_week(con, datetime.now(UTC).date())
+        if monday is None:
+            raise UserError("no complete week with data; give --week")
+    rows = run_whatif(db, monday, book, remaps)
+    what = ", ".join(
+        [f"prices {book.catalog_path or 'published only'}", *(f"{r.route} -> {r.provider}/{r.model}" for r in remaps)]
+    )
+    if format == "csv":
+        out.file.write(as_csv(rows))
+        err.print(NOT_SIMULATED, highlight=False)
+    else:
+        out.print(as_table(monday, rows, what))
 
 
 @prices_app.command("check")

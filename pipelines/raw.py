@@ -12,6 +12,7 @@ import duckdb
 import pyarrow as pa
 
 from pipelines.ingest.fields import calls_ddl
+from pipelines.policy import POLICY_LIMITS_SCHEMA, POLICY_LISTS_SCHEMA, POLICY_ROUTES_SCHEMA
 
 MONEY = pa.decimal128(18, 9)  # a price per 1M tokens, as the catalog gives it
 MULTIPLIER = pa.decimal128(9, 6)
@@ -215,6 +216,10 @@ SOURCES = frozenset(
         "raw.billing_lines",
         "raw.billing_usage",
         "raw.fx_rates",
+        # replaced by each build from pricing/policy.yaml (pipelines/policy.py)
+        "raw.policy_limits",
+        "raw.policy_lists",
+        "raw.policy_routes",
     }
 )
 
@@ -228,6 +233,9 @@ def create_empty(con: duckdb.DuckDBPyConnection) -> None:
         ("raw.price_uplifts", PRICE_UPLIFTS_SCHEMA),
         ("raw.model_map", MODEL_MAP_SCHEMA),
         ("raw.fx_rates", FX_RATES_SCHEMA),
+        ("raw.policy_limits", POLICY_LIMITS_SCHEMA),
+        ("raw.policy_lists", POLICY_LISTS_SCHEMA),
+        ("raw.policy_routes", POLICY_ROUTES_SCHEMA),
     )
     for name, schema in tables:
         con.register("__empty", pa.Table.from_pylist([], schema=schema))

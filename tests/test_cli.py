@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -47,6 +48,7 @@ def test_demo_then_ingest_build_and_prices_check(tmp_path):
         "rag_answer", "codegen", "planning", "batch_enrichment",
     }  # fmt: skip
     assert weeks == 12
+    _the_demo_stories_show_in_the_analysis(db)
 
     # the demo again: same files, already loaded, nothing new
     again = run_cli("demo", "--no-app", "--calls", "20000", "--db", str(db), cwd=tmp_path, check=True)
@@ -66,6 +68,52 @@ def test_demo_then_ingest_build_and_prices_check(tmp_path):
     check = run_cli("prices", "check", "--db", str(db))
     assert check.returncode == 1
     assert "acme-rerank-v1" in check.stdout and "acme-faq-ft-v2" not in check.stdout
+
+
+def _the_demo_stories_show_in_the_analysis(db) -> None:
+    """Issue 13's "done when", on the small demo: the spend deltas point at the planted
+    stories, `check` flags classification in week 6 and passes a clean week, and
+    policy_compare shows the week-5 canary against its control."""
+    snapshot = (db.parent / "published" / db.name / "CURRENT").read_text().strip()
+    con = duckdb.connect(str(db.parent / "published" / db.name / snapshot), read_only=True)
+    try:
+        mondays = [r[0] for r in con.execute("SELECT DISTINCT week FROM marts.route_weekly ORDER BY 1").fetchall()]
+
+        def parts_by_size(week: int, route: str | None) -> dict:
+            row = con.execute(
+                "SELECT volume_usd, attempts_usd, mix_usd, tokens_usd, cache_usd, price_usd FROM marts.spend_deltas"
+                " WHERE week = ? AND route IS NOT DISTINCT FROM ? AND grain = if(? IS NULL, 'total', 'route')",
+                [mondays[week - 1], route, route],
+            ).fetchone()
+            parts = dict(zip(("volume", "attempts", "mix", "tokens", "cache", "price"), row, strict=True))
+            return dict(sorted(parts.items(), key=lambda part: -abs(part[1])))
+
+        fallback_spike = parts_by_size(6, "classification")  # premium fallbacks: more calls, pricier ones
+        assert next(iter(fallback_spike)) == "mix" and fallback_spike["attempts"] > 0
+        assert next(iter(parts_by_size(9, "rag_answer"))) == "tokens"  # the long-context cliff
+        price = con.execute(
+            "SELECT price_usd FROM marts.spend_deltas WHERE grain = 'total' AND week = ?", [mondays[9]]
+        ).fetchone()[0]
+        assert price < 0  # the negotiated price from week 10
+        assert con.execute(
+            "SELECT count(*) FROM marts.spend_deltas WHERE price_usd <> 0 AND week <> ?", [mondays[9]]
+        ).fetchone() == (0,)
+        canary = con.execute(
+            "SELECT policy_version, is_control, fallback_rate_low, fallback_rate_high FROM marts.policy_compare"
+            " WHERE route = 'classification' AND week = ? ORDER BY is_control",
+            [mondays[4]],
+        ).fetchall()
+        assert [(version, is_control) for version, is_control, *_ in canary] == [("cls-v3", False), ("cls-v2", True)]
+        assert canary[0][2] > canary[1][3]  # the canary falls back more, beyond both intervals
+    finally:
+        con.close()
+    week_6 = run_cli("check", "--db", str(db), "--week", mondays[5].isoformat(), "--format", "json")
+    assert week_6.returncode == 1
+    assert ("classification", "max_fallback_rate") in {
+        (f["scope"], f["rule"]) for f in json.loads(week_6.stdout)["findings"]
+    }
+    clean = run_cli("check", "--db", str(db), "--week", mondays[2].isoformat())
+    assert clean.returncode == 0, clean.stdout
 
 
 def test_exit_codes_and_one_line_reasons(tmp_path):

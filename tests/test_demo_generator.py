@@ -148,10 +148,12 @@ def test_story_1_classification_falls_back_from_week_6(con):
             assert invalid_share > 0.9 * fallback_share, week
     policies = dict(
         con.execute(
-            "SELECT week, any_value(policy_version) FROM calls WHERE route = 'classification' GROUP BY 1"
+            "SELECT week, string_agg(DISTINCT policy_version, ',' ORDER BY policy_version) FROM calls"
+            " WHERE route = 'classification' GROUP BY 1"
         ).fetchall()
     )
-    assert policies[5] == "cls-v2" and policies[6] == "cls-v3" and policies[12] == "cls-v3"
+    assert policies[4] == "cls-v2" and policies[5] == "cls-v2,cls-v3"  # week 5: the canary beside its control
+    assert policies[6] == "cls-v3" and policies[12] == "cls-v3"
     # Falling back goes to the premium model.
     assert (
         one(con, "SELECT count(DISTINCT model) FROM calls WHERE route = 'classification' AND call_role = 'fallback'")
@@ -161,6 +163,21 @@ def test_story_1_classification_falls_back_from_week_6(con):
         one(con, "SELECT any_value(model) FROM calls WHERE route = 'classification' AND call_role = 'fallback'")
         == "gpt-5.4"
     )
+
+
+def test_week_5_runs_cls_v3_as_a_10_percent_canary_that_falls_back_as_it_will(con):
+    rows = dict(
+        (version, (actions, fallback_share))
+        for version, actions, fallback_share in con.execute(
+            "SELECT policy_version, count(*), avg(fell_back::INT) FROM actions"
+            " JOIN (SELECT action_id, any_value(policy_version) AS policy_version FROM calls GROUP BY 1)"
+            " USING (action_id)"
+            " WHERE route = 'classification' AND week = 5 GROUP BY 1"
+        ).fetchall()
+    )
+    canary, control = rows["cls-v3"], rows["cls-v2"]
+    assert 0.07 <= canary[0] / (canary[0] + control[0]) <= 0.13
+    assert 0.25 <= canary[1] <= 0.55 and control[1] < 0.1
 
 
 def test_story_2_rag_premium_calls_cross_200k_tokens_from_week_9(con):

@@ -33,6 +33,7 @@ BUNDLED = [
     *(ROOT / "sql").rglob("*.sql"),
     *(ROOT / "app").rglob("*.py"),
     ROOT / "pricing" / "catalog.yaml",
+    ROOT / "pricing" / "policy.yaml",
     ROOT / ".streamlit" / "config.toml",
 ]
 

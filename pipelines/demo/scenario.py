@@ -290,6 +290,7 @@ class Story:
     title: str
     low_tier_invalid_output: float | None = None  # replaces Failures.invalid_output on low-tier calls
     input_scale: float = 1.0  # multiplies the input tokens of the route's generation calls
+    canary_share: float = 0.0  # the week before `week`, this share of the route's actions runs it as a canary
 
 
 STORIES: tuple[Story, ...] = (
@@ -299,6 +300,7 @@ STORIES: tuple[Story, ...] = (
         policy_version="cls-v3",
         title="cls-v3's stricter output schema: the low tier fails it, actions fall back to premium",
         low_tier_invalid_output=0.40,
+        canary_share=0.10,  # week 5: a 10% canary against cls-v2, then the full rollout
     ),
     Story(
         week=9,
@@ -307,6 +309,24 @@ STORIES: tuple[Story, ...] = (
         title="retriever top_k 8 -> 40: gemini-3.1-pro-preview calls cross its 200k long-context price",
         input_scale=5.0,
     ),
+)
+
+
+@dataclass(frozen=True)
+class PriceChange:
+    """A negotiated price: from `week` on, the model's published rates times `factor`."""
+
+    week: int
+    provider: str
+    model: str
+    factor: str  # a decimal, kept exact
+    title: str
+
+
+# A price-only story: the same calls cost less from week 10 (pipelines/demo/config.py
+# writes it into the demo's own copy of the catalog, dated to the demo's weeks).
+PRICE_CHANGES: tuple[PriceChange, ...] = (
+    PriceChange(10, "anthropic", "claude-opus-4-7", "0.8", "negotiated 20% off claude-opus-4-7"),
 )
 
 

@@ -107,6 +107,12 @@ class _Week:
             "private": rng.random(n) < p["private_share"][route],
             "flex": rng.random(n) < p["flex"][route],
         }
+        # a canary week: some of the route's actions run the next policy (drawn only then, so
+        # the other weeks' random streams are unchanged)
+        canaries = p["canary_share"][route] > 0
+        self.a["canary"] = np.zeros(n, bool)
+        if canaries.any():
+            self.a["canary"] = canaries & (rng.random(n) < p["canary_share"][route])
         self.clock = self.a["start"].copy()
         self.seq = np.zeros(n, dtype=np.int64)
         self.outcome = np.full(n, -1)
@@ -196,6 +202,8 @@ def _status(week: _Week, idx, route, tier, role, model) -> tuple[np.ndarray, np.
     chances = p["failures"][route].copy()
     story = ~np.isnan(p["low_invalid"][route]) & (tier == 0)
     chances[story, 3] = p["low_invalid"][route][story]
+    canary = week.a["canary"][idx] & ~np.isnan(p["canary_low_invalid"][route]) & (tier == 0)
+    chances[canary, 3] = p["canary_low_invalid"][route][canary]
     chances[:, 5] *= role == PRIMARY  # only a first attempt can overflow the window
     degraded = week.a["degraded"][idx]
     chances[degraded] = np.array([0.3, 0.2, 0.5, 0, 0, 0]) * sc.DEGRADED_ERROR_RATE
@@ -401,5 +409,6 @@ def simulate(rng: np.random.Generator, n: int, monday: date, week: int) -> tuple
     last = calls["seq"] == sim.seq[calls["action"]] - 1
     reports = sim.p["reports_outcome"][sim.a["route"][calls["action"]]]
     calls["outcome"] = np.where(last & reports, sim.outcome[calls["action"]], -1)
-    actions = dict(sim.a, policy=sim.p["policy"][sim.a["route"]], team=sim.p["team"][sim.a["route"]])
+    policy = np.where(sim.a["canary"], sim.p["canary_policy"][sim.a["route"]], sim.p["policy"][sim.a["route"]])
+    actions = dict(sim.a, policy=policy, team=sim.p["team"][sim.a["route"]])
     return actions, calls

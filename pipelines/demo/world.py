@@ -165,7 +165,16 @@ def route_params(week: int) -> dict[str, np.ndarray]:
         "hours": column(lambda r: HOUR_PROFILES.index(r.hours), int),
         "team": column(lambda r: TEAMS.index(r.team), int),
     }
+    p["canary_share"] = np.zeros(len(ROUTES))
+    p["canary_policy"] = p["policy"].copy()
+    p["canary_low_invalid"] = np.full(len(ROUTES), np.nan)
     for story in sc.STORIES:
+        if week == story.week - 1 and story.canary_share:
+            r = ROUTE_NAMES.index(story.route)
+            p["canary_share"][r] = story.canary_share
+            p["canary_policy"][r] = POLICIES.index(story.policy_version)
+            if story.low_tier_invalid_output is not None:
+                p["canary_low_invalid"][r] = story.low_tier_invalid_output
         if week >= story.week:
             r = ROUTE_NAMES.index(story.route)
             p["policy"][r] = POLICIES.index(story.policy_version)
