@@ -99,7 +99,7 @@ def test_the_review_lands_on_the_last_complete_week_with_its_changes(published):
     assert shown["Cost per completed action"] == ("$0.0065", "-$0.0093")
     assert shown["Completion rate"] == ("66.7%", "-13.3 pp")
     # Route health: W09's routes, the costliest first, with the mart's own figures.
-    health = at.dataframe[1].value
+    health = table_with(at, "trend_8w")
     assert list(health["route"]) == ["support_faq", "summarize"]
     assert [Decimal(str(c)) for c in health["cost_usd"]] == [Decimal("0.007"), Decimal("0.006")]
     # support_faq ran both weeks: its sparkline is W08's 0.001733333 then W09's 0.007.
