@@ -4,7 +4,9 @@
 --     - expression_is_true: completed_actions <= actions
 --     - reconciles:
 --         expression: sum(actions)
---         with: marts.route_weekly
+--         with: intermediate.int_route_week_rollup
+--         other_expression: sum(actions)
+--         other_where: grain = 'actions'
 --
 -- One row per (week, route, chain of routing tiers): how the route-week's actions went
 -- through the tiers, e.g. 'low → premium (invalid_output)': a low-tier answer, then a

@@ -6,13 +6,19 @@
 --     - expression_is_true: error_calls <= calls
 --     - reconciles:
 --         expression: sum(cost_usd)
---         with: marts.route_weekly
---     - reconciles:
---         expression: sum(actions)
---         with: marts.route_weekly
+--         with: intermediate.int_route_week_rollup
+--         other_expression: sum(cost_usd)
+--         other_where: grain = 'calls'
 --     - reconciles:
 --         expression: sum(calls)
---         with: marts.route_weekly
+--         with: intermediate.int_route_week_rollup
+--         other_expression: sum(calls)
+--         other_where: grain = 'calls'
+--     - reconciles:
+--         expression: sum(actions)
+--         with: intermediate.int_route_week_rollup
+--         other_expression: sum(actions)
+--         other_where: grain = 'actions'
 --
 -- One row per UTC day of the call x the action's route x provider x model x routing
 -- tier x team x project x feature x user tier x environment: the spend cube the Spend
