@@ -63,6 +63,18 @@ def run_cli(
     return result
 
 
+DEMO_CALLS = 20_000
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One small demo warehouse for the whole session (`routeledger demo --calls 20000 --no-app`):
+    logs in every format, bills, built and published. Read it; never write to it."""
+    db = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    run_cli("demo", "--calls", str(DEMO_CALLS), "--no-app", "--db", str(db), check=True)
+    return db
+
+
 def rows(db: Path, sql: str, *params) -> list[tuple]:
     """The result of a query on a warehouse, through a short read-only connection."""
     con = duckdb.connect(str(db), read_only=True)

@@ -489,11 +489,8 @@ def test_the_cli_takes_format_and_route_from(tmp_path):
     assert "--format helicone: unknown (expected one of canonical, litellm, otel, langfuse)" in refused.stderr
 
 
-def test_routeledger_demo_ingests_the_adapters_files(tmp_path):
-    from tests.conftest import run_cli
-
-    db = tmp_path / "demo.duckdb"
-    run_cli("demo", "--calls", "6000", "--no-app", "--db", str(db), check=True)
+def test_routeledger_demo_ingests_the_adapters_files(demo_db):
+    db, tmp_path = demo_db, demo_db.parent
     formats = dict(rows(db, "SELECT format, sum(rows_loaded) FROM raw.loads WHERE kind = 'logs' GROUP BY format"))
     assert set(formats) == {"jsonl.gz", "parquet", "litellm.csv", "otel.json"}
     assert formats["litellm.csv"] > 0 and formats["otel.json"] > 0

@@ -25,15 +25,15 @@ def test_demo_then_ingest_build_and_prices_check(tmp_path):
     routes = {r[0] for r in con.execute("SELECT DISTINCT route FROM marts.route_weekly").fetchall()}
     weeks = con.execute("SELECT count(DISTINCT week) FROM marts.route_weekly").fetchone()[0]
     con.close()
-    # DeepSeek (pricing/catalog.yaml, from 2026-08-16 16:00 UTC): 0.14 / 0.028 / 0.28 per 1M
-    # tokens off-peak, twice that Mon-Fri 01:00-04:00 and 06:00-10:00 UTC
+    # DeepSeek (pricing/catalog.yaml, from 2026-08-16 16:00 UTC): 0.135 / 0.035 / 0.55 per 1M
+    # tokens off-peak (the published night rates), twice that Mon-Fri 01:00-04:00 and 06:00-10:00 UTC
     con = duckdb.connect(str(db), read_only=True)
     con.execute("SET TimeZone = 'UTC'")
     deepseek = con.execute(
         """SELECT price_window, count(*),
-                  count(*) FILTER (WHERE input_cost_usd <> uncached_input_tokens * r * 0.00000014
-                                      OR cached_input_cost_usd <> cached_input_tokens * r * 0.000000028
-                                      OR output_cost_usd <> output_tokens * r * 0.00000028),
+                  count(*) FILTER (WHERE input_cost_usd <> uncached_input_tokens * r * 0.000000135
+                                      OR cached_input_cost_usd <> cached_input_tokens * r * 0.000000035
+                                      OR output_cost_usd <> output_tokens * r * 0.00000055),
                   count(*) FILTER (WHERE (isodow(ts) <= 5 AND (hour(ts) BETWEEN 1 AND 3 OR hour(ts) BETWEEN 6 AND 9))
                                       <> (price_window IS NOT NULL))
            FROM (SELECT *, CASE WHEN price_window = 'peak' THEN 2 ELSE 1 END AS r FROM marts.call_costs

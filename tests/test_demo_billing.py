@@ -2,7 +2,7 @@
 cloud marketplace's FOCUS CSV, ingested; the reconciliation finds the planted discrepancy
 (two days of unlogged Claude Sonnet traffic) and nothing else.
 
-One small demo (20,000 calls, 12 weeks) for the module: about 15 seconds.
+The session's small demo (`demo_db` in conftest: 20,000 calls, 12 weeks).
 """
 
 from __future__ import annotations
@@ -11,17 +11,8 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-
 from pipelines.focus import validate_focus
 from tests.conftest import rows, run_cli
-
-
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    db = tmp_path_factory.mktemp("demo") / "demo.duckdb"
-    run_cli("demo", "--calls", "20000", "--no-app", "--db", str(db), check=True)
-    return db
 
 
 def test_the_demo_writes_and_ingests_each_providers_bill(demo_db: Path):

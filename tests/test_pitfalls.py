@@ -5,9 +5,8 @@ One test (or a small group) per pitfall of /work/shared/reference/user_asks_and_
 canonical logs -> `run_ingest_logs`, billing exports -> `routeledger ingest billing`,
 `run_build` with CATALOG below, then the marts.
 
-Skipped: pitfall 16 (a tokenizer/model migration at an unchanged rate card shows in spend
-deltas as tokens/mix, not volume): `marts.spend_deltas` is not on main yet (h-analysis
-has not been merged), so there is nothing to test it against.
+Pitfall 16 (a tokenizer migration at an unchanged rate card) needs two weeks, so it has a
+small warehouse of its own.
 
 Prices are USD per 1M tokens, so a token costs price / 1e6. 2026-11-02 is a Monday: every
 call is in the ISO week of 2026-11-02. Each pitfall's calls sit on their own route
@@ -547,3 +546,47 @@ def test_p15_provider_reported_cost_is_compared(con):
             pytest.approx(1 / 19),
         )
     ]
+
+
+def test_p16_a_tokenizer_change_at_the_same_rate_card_is_tokens_not_volume(tmp_path, prices_yaml):
+    """Pitfall 16: a new tokenizer counts more tokens for the same text, at unchanged prices
+    (the reference's case is Claude Opus 4.7; §10 gives no link for it).
+
+    m-nocache: 3.00 input, 15.00 output per 1M. Week of 2026-11-02: 4 actions, one call each,
+    1000 input and 100 output = 0.003 + 0.0015 = 0.0045 each, 0.018 in all. Week of 2026-11-09:
+    the same 4 actions' worth of work, but the tokenizer counts 30% more: 1300 and 130 =
+    0.0039 + 0.00195 = 0.00585 each, 0.0234 in all. Delta 0.0054, all of it tokens: no more
+    actions (volume), no more calls per action, no other model, no cache, no price change.
+    """
+    from pipelines.build import run_build
+    from pipelines.ingest.logs import run_ingest_logs
+    from tests.conftest import rows
+
+    calls = [
+        acme(f"a{i}", "p16", ts="2026-11-04T12:00:00Z", model="m-nocache", input_tokens=1000, output_tokens=100)
+        for i in range(4)
+    ] + [
+        acme(f"b{i}", "p16", ts="2026-11-11T12:00:00Z", model="m-nocache", input_tokens=1300, output_tokens=130)
+        for i in range(4)
+    ]
+    db = tmp_path / "warehouse.duckdb"
+    run_ingest_logs(db, [str(write_jsonl(tmp_path / "calls.jsonl", calls))])
+    run_build(db, prices_yaml(CATALOG))
+    [row] = rows(
+        db,
+        """SELECT spend_prev_usd, spend_curr_usd, delta_usd, volume_usd, attempts_usd, mix_usd, tokens_usd,
+            cache_usd, price_usd FROM marts.spend_deltas
+        WHERE week = DATE '2026-11-09' AND grain = 'route' AND route = 'p16'""",
+    )
+    zero = Decimal(0)
+    assert row == (
+        Decimal("0.018"),
+        Decimal("0.0234"),
+        Decimal("0.0054"),
+        zero,
+        zero,
+        zero,
+        Decimal("0.0054"),
+        zero,
+        zero,
+    )

@@ -10,7 +10,7 @@ reads it as it would a team's.
 from __future__ import annotations
 
 import shutil
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -31,7 +31,7 @@ def write_demo_pricing(directory: Path, end: date, weeks: int = 12) -> Path:
     catalog = yaml.load(PROJECT_CATALOG.read_text(), Loader=_DecimalLoader)
     book = build_price_book(PROJECT_CATALOG)
     for change in sc.PRICE_CHANGES:
-        starts = first_monday + timedelta(days=7 * (change.week - 1))
+        starts = datetime.combine(first_monday + timedelta(days=7 * (change.week - 1)), time(), UTC)
         rows = [row for row in book.models[(change.provider, change.model)].rows if row.service_tier == "default"]
         before = [row for row in sorted(rows, key=lambda row: row.effective_from) if row.effective_from < starts]
         prices = [_price(row, row.effective_from, Decimal(1)) for row in before]
@@ -52,10 +52,12 @@ def write_demo_pricing(directory: Path, end: date, weeks: int = 12) -> Path:
     return path
 
 
-def _price(row, effective_from: date, factor: Decimal) -> dict:
-    """A catalog price row: the published row's rates times `factor`, from `effective_from`."""
+def _price(row, effective_from: datetime, factor: Decimal) -> dict:
+    """A catalog price row: the published row's rates times `factor`, from `effective_from`
+    (a date at midnight UTC, else the instant as `...Z`)."""
+    midnight = effective_from.timetz() == time(tzinfo=UTC)
     return {
-        "effective_from": effective_from,
+        "effective_from": effective_from.date() if midnight else effective_from.strftime("%Y-%m-%dT%H:%M:%SZ"),
         **{name: getattr(row, name) * factor for name in RATES},
         "batch_multiplier": row.batch_multiplier,
     }
