@@ -36,6 +36,12 @@ def column_config(model: str, shown: list[str]) -> dict:
             continue
         if column.type == "BOOLEAN":
             config[column.name] = st.column_config.CheckboxColumn(column.title, help=column.help)
+        elif column.type == "DATE":
+            config[column.name] = st.column_config.DateColumn(column.title, help=column.help, format="YYYY-MM-DD")
+        elif column.type.startswith("TIMESTAMP"):
+            config[column.name] = st.column_config.DatetimeColumn(
+                column.title, help=column.help, format="YYYY-MM-DD HH:mm", timezone="UTC"
+            )
         elif column.unit in FORMATS or column.type.startswith(("DECIMAL", "DOUBLE", "BIGINT")):
             config[column.name] = st.column_config.NumberColumn(
                 column.title, help=column.help, format=FORMATS.get(column.unit)

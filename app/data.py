@@ -1,8 +1,9 @@
 """The app's only way to data: read-only, parameterised queries on the published snapshot.
 
-Pages never build SQL; every query is a constant here with `?` parameters. Each call
-opens the snapshot that the warehouse's `CURRENT` pointer names, read-only, and closes it at once,
-so `ingest` and `build` never wait for the app. Results are cached per snapshot file:
+Pages never build SQL; every query is a constant here with `?` parameters. Queries read
+the snapshot that the warehouse's `CURRENT` pointer names, read-only, through one shared
+connection per snapshot file (`_database`); `ingest` and `build` never wait for the app,
+since a published snapshot is never written again. Results are cached per snapshot file:
 a new build is a new file name, hence a fresh cache entry. A snapshot that cannot be
 read (truncated, overwritten) gives way to the newest older one that can, and the page
 says so.
@@ -104,19 +105,394 @@ def route_trend(snapshot: Snapshot) -> pl.DataFrame:
     return _frame(snapshot.path, ROUTE_TREND, ())
 
 
+# --- restatements: the week's figures as the build before this one published them --------------------
+
+WEEK_TOTALS = "SELECT sum(cost_usd), sum(actions) FROM marts.route_weekly WHERE week = ?"
+
+
+@dataclass(frozen=True)
+class Restatement:
+    earlier: Snapshot  # the build before the one shown
+    cost_before_usd: object  # Decimal; None when that build had no data for the week
+    cost_now_usd: object
+    actions_before: int | None
+    actions_now: int | None
+
+
+def restatement(snapshot: Snapshot, week: date) -> Restatement | None:
+    """How this build changed `week`'s spend or actions against the build published before it, if it did.
+
+    Late logs, a restated bill or a catalog correction change a past week's figures; the snapshot
+    of the previous build (kept a while after a new one is published) says what they were.
+    """
+    earlier_path = next(
+        (p for p in Warehouse.at().snapshots() if str(p) != snapshot.path and _older(p, snapshot)), None
+    )
+    if earlier_path is None:
+        return None
+    try:
+        earlier = _snapshot_meta(str(earlier_path), _file_stamp(earlier_path))
+        before = _rows(earlier.path, WEEK_TOTALS, (week,))[0]
+    except (duckdb.Error, OSError):
+        return None  # pruned or unreadable: nothing to compare with
+    now = _rows(snapshot.path, WEEK_TOTALS, (week,))[0]
+    if before == now:
+        return None
+    return Restatement(earlier, before[0], now[0], before[1], now[1])
+
+
+def _older(path: Path, snapshot: Snapshot) -> bool:
+    return path.stat().st_mtime_ns < Path(snapshot.path).stat().st_mtime_ns
+
+
+# --- which marts this snapshot holds: a page whose mart is missing says what to run -----------------
+
+TABLES = "SELECT table_schema || '.' || table_name FROM information_schema.tables"
+
+
+def has(snapshot: Snapshot, table: str) -> bool:
+    """Whether the snapshot holds `table` (schema.name): marts arrive with the features that build them."""
+    return table in {row[0] for row in _rows(snapshot.path, TABLES, ())}
+
+
+# --- Weekly review -----------------------------------------------------------------------------------
+
+# The week's headline figures, and the week before's, from the route-weeks: counts and money add up;
+# a rate is its numerator (rate x denominator, as route_weekly defines it) over its denominator.
+WEEK_KPIS = """
+SELECT week,
+       sum(cost_usd) AS cost_usd,
+       sum(actions) AS actions,
+       sum(completed_actions) AS completed_actions,
+       cast(sum(cost_usd) / nullif(sum(completed_actions), 0) AS DECIMAL(38, 9)) AS cost_per_completed_action_usd,
+       sum(completed_actions) / sum(actions) AS completion_rate,
+       sum(fallback_rate * actions) / sum(actions) AS fallback_rate,
+       sum(retry_rate * actions) / sum(actions) AS retry_rate,
+       sum(cached_input_tokens) / nullif(sum(input_tokens), 0) AS cached_token_share,
+       sum(cache_savings_usd) AS cache_savings_usd,
+       max(p95_latency_ms) AS p95_latency_ms,
+       sum(premium_share * calls) / sum(calls) AS premium_share,
+       sum(unpriced_calls) AS unpriced_calls
+FROM marts.route_weekly
+WHERE week IN (?, ? - INTERVAL 7 DAY)
+GROUP BY week
+ORDER BY week DESC
+"""
+
+# One row per route of the week with its last 8 weeks of cost per completed action (oldest first).
+ROUTE_HEALTH = """
+WITH spark AS (
+    SELECT route, list(cast(cost_per_completed_action_usd AS DOUBLE) ORDER BY week) AS trend_8w
+    FROM marts.route_weekly
+    WHERE week BETWEEN ? - INTERVAL 49 DAY AND ?
+    GROUP BY route
+)
+SELECT route, cost_usd, cost_per_completed_action_usd, trend_8w, actions, completed_actions,
+       fallback_rate, retry_rate, premium_share, prompt_cache_hit_rate, error_rate, p95_latency_ms,
+       unpriced_calls
+FROM marts.route_weekly JOIN spark USING (route)
+WHERE week = ?
+ORDER BY cost_usd DESC NULLS LAST, route
+"""
+
+# Routes by their spend change against the week before, largest change in size first.
+MOVERS = """
+WITH this_week AS (SELECT * FROM marts.route_weekly WHERE week = ?),
+last_week AS (SELECT * FROM marts.route_weekly WHERE week = ? - INTERVAL 7 DAY)
+SELECT route,
+       coalesce(last_week.cost_usd, 0) AS cost_prev_usd,
+       coalesce(this_week.cost_usd, 0) AS cost_usd,
+       coalesce(this_week.cost_usd, 0) - coalesce(last_week.cost_usd, 0) AS delta_usd,
+       last_week.cost_per_completed_action_usd AS cost_per_completed_action_prev_usd,
+       this_week.cost_per_completed_action_usd
+FROM this_week FULL JOIN last_week USING (route)
+ORDER BY abs(delta_usd) DESC, route
+LIMIT 10
+"""
+
+WATERFALL = """
+SELECT spend_prev_usd, volume_usd, attempts_usd, mix_usd, tokens_usd, cache_usd, price_usd, spend_curr_usd
+FROM marts.spend_deltas
+WHERE week = ? AND grain = 'total'
+"""
+
+ROUTE_DELTAS = """
+SELECT route, spend_prev_usd, spend_curr_usd, delta_usd, volume_usd, attempts_usd, mix_usd, tokens_usd, cache_usd,
+       price_usd
+FROM marts.spend_deltas
+WHERE week = ? AND grain = 'route'
+ORDER BY abs(delta_usd) DESC, route
+"""
+
+REGRESSIONS = """
+SELECT route, cost_per_completed_action_prev_usd, cost_per_completed_action_usd, cost_per_completed_action_change,
+       threshold, delta_usd, largest_part, largest_part_usd, policy_versions_prev, policy_versions, models_prev, models
+FROM marts.cost_regressions
+WHERE week = ?
+ORDER BY cost_per_completed_action_change DESC, route
+"""
+
+VIOLATIONS = """
+SELECT scope, rule, severity, limit_value, actual_value, offending, offending_unit, policy_version
+FROM marts.policy_violations
+WHERE week = ?
+ORDER BY severity = 'warning', scope, rule
+"""
+
+BUDGETS = """
+SELECT period_kind, period_start, period_end, scope_kind, scope, spent_usd, cap_usd, projected_usd, is_breached,
+       is_projected_over
+FROM marts.budget_status
+WHERE period_start <= ? + INTERVAL 6 DAY AND period_end >= ?
+ORDER BY is_breached DESC, is_projected_over DESC, scope_kind, scope, period_kind
+"""
+
+POLICY_COMPARE = """
+SELECT route, policy_version, control_version, is_control, actions, completion_rate, fallback_rate, retry_rate,
+       cost_per_completed_action_usd, cost_per_completed_action_low_usd, cost_per_completed_action_high_usd,
+       p95_latency_ms
+FROM marts.policy_compare
+WHERE week = ? AND route IN (
+    SELECT route FROM marts.policy_compare WHERE week = ? GROUP BY route HAVING count(*) > 1
+)
+ORDER BY route, is_control DESC, policy_version
+"""
+
+WEEK_RECONCILIATION = """
+SELECT provider,
+       sum(estimated_cost_usd) AS estimated_cost_usd,
+       sum(billed_cost_usd) AS billed_cost_usd,
+       sum(delta_usd) AS delta_usd,
+       count(*) FILTER (WHERE NOT is_within_tolerance) AS rows_out_of_tolerance
+FROM marts.reconciliation_daily
+WHERE day BETWEEN ? AND ? + INTERVAL 6 DAY
+GROUP BY provider
+ORDER BY rows_out_of_tolerance DESC, abs(sum(delta_usd)) DESC, provider
+"""
+
+# --- Spend explorer: the cube, grouped by one allow-listed dimension -----------------------------------
+
+DIMENSIONS = {
+    "team": "Team",
+    "project": "Project",
+    "feature": "Feature",
+    "user_tier": "User tier",
+    "route": "Route",
+    "model": "Model",
+    "provider": "Provider",
+    "model_tier": "Tier",
+    "environment": "Environment",
+}
+SPEND_DAYS = "SELECT min(day), max(day) FROM marts.spend_daily"
+# The SQL is built from the allow-list above, never from what a user typed.
+SPEND_OVER_TIME = {
+    dimension: f"""
+SELECT day, {dimension} AS "group", sum(cost_usd) AS cost_usd, sum(calls) AS calls
+FROM marts.spend_daily
+WHERE day BETWEEN ? AND ?
+GROUP BY ALL
+ORDER BY day, "group"
+"""
+    for dimension in DIMENSIONS
+}
+SPEND_TOTALS = {
+    dimension: f"""
+WITH spend AS (
+    SELECT {dimension} AS "group",
+           sum(cost_usd) FILTER (WHERE day BETWEEN $1 AND $2) AS cost_usd,
+           sum(cost_usd) FILTER (WHERE day < $1) AS cost_prev_usd,
+           sum(calls) FILTER (WHERE day BETWEEN $1 AND $2) AS calls,
+           sum(actions) FILTER (WHERE day BETWEEN $1 AND $2) AS actions,
+           sum(input_tokens + output_tokens) FILTER (WHERE day BETWEEN $1 AND $2) AS tokens
+    FROM marts.spend_daily
+    WHERE day BETWEEN $1 - cast($2 - $1 + 1 AS INTEGER) AND $2
+    GROUP BY ALL
+)
+SELECT "group", coalesce(cost_usd, 0) AS cost_usd, coalesce(cost_prev_usd, 0) AS cost_prev_usd,
+       coalesce(cost_usd, 0) - coalesce(cost_prev_usd, 0) AS delta_usd,
+       (coalesce(cost_usd, 0) - cost_prev_usd) / nullif(cost_prev_usd, 0) AS change,
+       coalesce(calls, 0) AS calls, coalesce(actions, 0) AS actions, coalesce(tokens, 0) AS tokens
+FROM spend
+ORDER BY cost_usd DESC, "group"
+"""
+    for dimension in DIMENSIONS
+}
+
+# --- Providers ---------------------------------------------------------------------------------------
+
+PROVIDER_SHARES = """
+SELECT provider, sum(calls) AS calls, sum(cost_usd) AS cost_usd,
+       sum(calls) / sum(sum(calls)) OVER () AS share_of_calls,
+       sum(cost_usd) / sum(sum(cost_usd)) OVER () AS share_of_cost,
+       sum(error_calls) / sum(calls) AS error_rate,
+       sum(fallback_calls) AS fallback_calls_received
+FROM marts.spend_daily
+WHERE day BETWEEN ? AND ? + INTERVAL 6 DAY
+GROUP BY provider
+ORDER BY cost_usd DESC NULLS LAST, provider
+"""
+
+FALLBACK_PAIRS = """
+SELECT from_provider, to_provider, fallback_calls, cost_usd
+FROM marts.provider_fallback_pairs
+WHERE week = ?
+ORDER BY fallback_calls DESC, from_provider, to_provider
+"""
+
+PROVIDER_WEEKS = """
+SELECT date_trunc('week', day) AS week, provider, sum(cost_usd) AS cost_usd, sum(calls) AS calls
+FROM marts.spend_daily
+GROUP BY ALL
+ORDER BY week, provider
+"""
+
+# --- Regression debugger -----------------------------------------------------------------------------
+
+# The week's routes, the costliest first: the debugger starts on the one that matters most.
+ROUTES = "SELECT route FROM marts.route_weekly WHERE week = ? ORDER BY cost_usd DESC NULLS LAST, route"
+
+ROUTE_HISTORY = """
+SELECT week, cost_usd, cost_per_completed_action_usd, actions, completed_actions, fallback_rate, retry_rate,
+       premium_share, error_rate, p50_latency_ms, p95_latency_ms
+FROM marts.route_weekly
+WHERE route = ?
+ORDER BY week
+"""
+
+# The policy versions a route ran each week, listed in order: a change of list is a policy change.
+ROUTE_POLICY_VERSIONS = """
+SELECT week, string_agg(policy_version, ', ' ORDER BY policy_version) AS versions
+FROM marts.policy_compare
+WHERE route = ?
+GROUP BY week
+ORDER BY week
+"""
+
+ROUTE_FALLBACKS = """
+SELECT fallback_reason, fallback_calls, actions, cost_usd
+FROM marts.route_weekly_fallbacks
+WHERE week = ? AND route = ?
+ORDER BY fallback_calls DESC, fallback_reason
+"""
+
+ROUTE_STATUSES = """
+SELECT status, calls, share_of_calls, cost_usd
+FROM marts.route_weekly_status
+WHERE week = ? AND route = ?
+ORDER BY calls DESC, status
+"""
+
+ROUTE_ROLES = """
+SELECT call_role, calls, cost_usd, share_of_cost, cost_per_action_usd
+FROM marts.route_weekly_roles
+WHERE week = ? AND route = ?
+ORDER BY cost_usd DESC NULLS LAST, call_role
+"""
+
+ROUTE_SEGMENTS = """
+SELECT segment_kind, segment, actions, completion_rate, fallback_rate, retry_rate, cost_per_completed_action_usd,
+       p95_latency_ms
+FROM marts.route_segment_weekly
+WHERE week = ? AND route = ?
+ORDER BY segment_kind, actions DESC, segment
+"""
+
+ROUTE_DECOMPOSITION = """
+SELECT spend_prev_usd, volume_usd, attempts_usd, mix_usd, tokens_usd, cache_usd, price_usd, spend_curr_usd
+FROM marts.spend_deltas
+WHERE week = ? AND grain = 'route' AND route = ?
+"""
+
+MODEL_CHAINS = """
+SELECT model_chain, actions, share_of_actions, completed_actions, cost_usd
+FROM marts.route_week_model_chains
+WHERE week = ? AND route = ?
+ORDER BY actions DESC, model_chain
+LIMIT 20
+"""
+
+SAMPLE_CALLS = """
+SELECT sample, sample_rank, action_id, action_outcome, action_model_chain, action_cost_usd, call_seq, call_role,
+       provider, model, model_tier, status, error_type, fallback_reason, input_tokens, cached_input_tokens,
+       output_tokens, cost_usd, latency_ms
+FROM marts.route_week_sample_calls
+WHERE week = ? AND route = ?
+ORDER BY sample, sample_rank, call_seq
+"""
+
+# --- Reconciliation and data health --------------------------------------------------------------------
+
+RECONCILIATION_DAILY = """
+SELECT day, provider, model, status, is_within_tolerance, estimated_cost_usd, billed_cost_usd, delta_usd, delta_pct,
+       tolerance_usd, token_gap_usd, price_gap_usd, residual_usd, calls
+FROM marts.reconciliation_daily
+ORDER BY is_within_tolerance, abs(delta_usd) DESC NULLS LAST, day DESC, provider, model
+"""
+
+RECONCILIATION_MONTHLY = """
+SELECT month, provider, status, is_within_tolerance, estimated_cost_usd, billed_cost_usd, delta_usd, delta_pct,
+       model_days_out_of_tolerance, other_charges_usd, total_billed_usd
+FROM marts.reconciliation_monthly
+ORDER BY month DESC, is_within_tolerance, provider
+"""
+
+OTHER_CHARGES = """
+SELECT day, provider, charge_kind, charge_labels, billed_lines, billed_cost_usd
+FROM marts.billing_other_charges
+ORDER BY day DESC, billed_cost_usd DESC NULLS LAST, provider
+"""
+
+DATA_HEALTH = """
+SELECT check_name, subject, detail, n_rows, first_seen, last_seen
+FROM marts.data_health
+WHERE check_name = ?
+ORDER BY n_rows DESC, subject
+"""
+
+
+def values(snapshot: Snapshot, sql: str, *params: object) -> list:
+    """The first column of one of this module's constant queries."""
+    return [row[0] for row in _rows(snapshot.path, sql, params)]
+
+
+def frame(snapshot: Snapshot, sql: str, *params: object) -> pl.DataFrame:
+    """The result of one of this module's constant queries, with its `?` parameters."""
+    return _frame(snapshot.path, sql, params)
+
+
+def row(snapshot: Snapshot, sql: str, *params: object) -> tuple | None:
+    rows = _rows(snapshot.path, sql, params)
+    return rows[0] if rows else None
+
+
+# One read-only connection per snapshot file, shared by the sessions: opening a DuckDB file costs tens of
+# milliseconds, more than a page's queries. A snapshot is never written after it is published, so holding
+# it open blocks no ingest or build (they write the warehouse and new snapshot files); keyed by the file's
+# size and mtime, a snapshot replaced on disk is opened afresh. Each query runs on its own cursor.
+@st.cache_resource(ttl=CACHE_SECONDS, max_entries=4, show_spinner=False)
+def _database(path: str, stamp: tuple[int, int]) -> duckdb.DuckDBPyConnection:
+    return open_snapshot(Path(path))
+
+
+def _cursor(path: str) -> duckdb.DuckDBPyConnection:
+    cursor = _database(path, _file_stamp(Path(path))).cursor()
+    cursor.execute("SET TimeZone = 'UTC'")
+    return cursor
+
+
 @st.cache_data(ttl=CACHE_SECONDS, max_entries=256, show_spinner=False)
 def _frame(path: str, sql: str, params: tuple) -> pl.DataFrame:
-    con = open_snapshot(Path(path))
+    cursor = _cursor(path)
     try:
-        return con.sql(sql, params=list(params)).pl()
+        return cursor.sql(sql, params=list(params)).pl()
     finally:
-        con.close()
+        cursor.close()
 
 
 @st.cache_data(ttl=CACHE_SECONDS, max_entries=256, show_spinner=False)
 def _rows(path: str, sql: str, params: tuple) -> list[tuple]:
-    con = open_snapshot(Path(path))
+    cursor = _cursor(path)
     try:
-        return con.execute(sql, list(params)).fetchall()
+        return cursor.execute(sql, list(params)).fetchall()
     finally:
-        con.close()
+        cursor.close()

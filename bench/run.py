@@ -14,8 +14,10 @@ other processes to leave the CPUs idle.
    warehouse, `routeledger build` of the Parquet one, one hand-written DuckDB query
    and plain pandas computing what `marts.route_weekly` does; `routeledger ingest logs` of
    a LiteLLM SpendLogs CSV and of the same calls as a canonical CSV (at most ADAPTER_CALLS).
-3. Checks that the query and pandas agree with `marts.route_weekly` (exit 1 if not).
-4. Writes bench/results.md (also printed): the machine, every measurement and the
+3. Times each app page's queries through app/data.py on the build's snapshot
+   (bench/app_pages.py).
+4. Checks that the query and pandas agree with `marts.route_weekly` (exit 1 if not).
+5. Writes bench/results.md (also printed): the machine, every measurement and the
    ratios against their targets.
 """
 
@@ -105,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         parent_mb=parent_mb,
         total_seconds=time.perf_counter() - started,
     )
+    text += _app_pages(parquet_db)
     RESULTS.write_text(text)
     print()
     print(text)
@@ -115,6 +118,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {line}", file=sys.stderr)
         return 1
     return 0
+
+
+def _app_pages(db: Path) -> str:
+    """The app's pages timed on the build's snapshot (bench/app_pages.py), as a section of the results."""
+    result = subprocess.run(
+        [PYTHON, "-m", "bench.app_pages", "--db", str(db)], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    body = result.stdout if result.returncode == 0 else f"bench.app_pages failed:\n\n```\n{result.stderr[-2000:]}\n```"
+    return "\n## App pages: each page's queries through app/data.py on the snapshot (target <= 100 ms p95)\n\n" + body
 
 
 def _steps(

@@ -330,25 +330,72 @@ def _demo_bills(warehouse: Warehouse, directory: Path, db: Path | None, prices: 
 def run_app(
     db: DbOption = None,
     port: Annotated[int, typer.Option(help="Port to serve on")] = 8501,
-    address: Annotated[str, typer.Option(help="Address to bind; the default keeps it on this machine")] = "127.0.0.1",
+    host: Annotated[
+        str,
+        typer.Option(
+            "--host",
+            "--address",
+            help="Address to bind. The default keeps the app on this machine; any other needs OIDC login set up",
+        ),
+    ] = "127.0.0.1",
+    no_auth: Annotated[
+        bool,
+        typer.Option("--no-auth", help="Serve another address without login: anyone who reaches it reads the data"),
+    ] = False,
 ) -> None:
     """Serve the Streamlit app on the latest published snapshot (read-only)."""
     import os
 
     from pipelines import resources
+    from pipelines.serve import auth_problem, is_loopback, secrets_files
     from pipelines.warehouse import Warehouse
 
     warehouse = Warehouse.at(db)
     main_script = resources.APP_DIR / "main.py"
     env = os.environ | {"ROUTELEDGER_DB": str(warehouse.path.resolve())}
+    if not is_loopback(host):
+        problem = auth_problem(secrets_files(main_script.parent.parent))
+        if problem is None:
+            env["ROUTELEDGER_REQUIRE_LOGIN"] = "1"  # every page asks for st.login first
+        elif not no_auth:
+            raise UserError(
+                f"refusing to serve on {host} without login: {problem}. Set up OIDC login as the README's "
+                "'Serving the app to a team' says, or pass --no-auth to serve it to anyone who can reach "
+                f"{host}:{port}"
+            )
+        else:
+            err.print(
+                f"warning: --no-auth: anyone who can reach {host}:{port} reads every published mart "
+                "(spend by team, route, model and user tier; sample actions call by call) without logging in",
+                highlight=False,
+            )
     # pipelines.serve runs Streamlit behind a check that refuses requests for other host names.
-    command = [sys.executable, "-m", "pipelines.serve", "--address", address, "--port", str(port), str(main_script)]
-    out.print(f"routeledger app on http://{address}:{port} (Ctrl-C to stop)", highlight=False)
+    command = [sys.executable, "-m", "pipelines.serve", "--address", host, "--port", str(port), str(main_script)]
+    out.print(f"routeledger app on http://{host}:{port} (Ctrl-C to stop)", highlight=False)
     sys.stdout.flush()
     sys.stderr.flush()
     # Become the server, so signals (Ctrl-C, a supervisor's SIGTERM) reach it directly.
     os.chdir(main_script.parent.parent)
     os.execve(sys.executable, command, env)
+
+
+@app.command()
+def report(
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write", metavar="FILE")],
+    week: Annotated[
+        str | None, typer.Option(help="ISO week (2026-W45) or a date in it; default: the last complete week")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="html (self-contained, charts inline) or md")] = "html",
+    db: DbOption = None,
+) -> None:
+    """Write one week's review (the app's Weekly review) as self-contained HTML or Markdown."""
+    from pipelines.report import collect, parse_week, write
+
+    if fmt not in ("html", "md"):
+        raise UserError(f"--format {fmt}: expected html or md")
+    review = collect(db, parse_week(week) if week else None)
+    write(review, output, fmt)
+    out.print(f"wrote the review of {review.week:%G-W%V} (build {review.build_id}) to {output}", highlight=False)
 
 
 @prices_app.command("list")

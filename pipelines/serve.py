@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
@@ -62,6 +63,41 @@ class ServedHostsOnly:
         if scope["type"] == "websocket" and origins:
             return len(origins) == 1 and origins[0].decode("latin-1").lower() in self.origins
         return True
+
+
+def is_loopback(address: str) -> bool:
+    return address.strip("[]").lower() in {"127.0.0.1", "localhost", "::1"}
+
+
+# What Streamlit's st.login needs in [auth] (or per provider, in [auth.<name>]): where it redirects back,
+# the secret that signs its cookie, and the identity provider's client and discovery URL.
+AUTH_KEYS = ("redirect_uri", "cookie_secret")
+PROVIDER_KEYS = ("client_id", "client_secret", "server_metadata_url")
+
+
+def secrets_files(project_root: Path) -> list[Path]:
+    """Where Streamlit reads secrets from, for an app run from `project_root`: the user's, then the project's."""
+    return [Path.home() / ".streamlit" / "secrets.toml", project_root / ".streamlit" / "secrets.toml"]
+
+
+def auth_problem(files: Iterable[Path]) -> str | None:
+    """Why OIDC login (st.login) is not configured in these secrets files, or None when it is."""
+    import tomllib
+
+    auth: dict[str, Any] = {}
+    for path in files:
+        if path.is_file():
+            try:
+                auth |= tomllib.loads(path.read_text(encoding="utf-8")).get("auth", {})
+            except (tomllib.TOMLDecodeError, OSError) as exc:
+                return f"{path} cannot be read: {exc}"
+    if not auth:
+        return "no [auth] section in .streamlit/secrets.toml"
+    missing = [key for key in AUTH_KEYS if not auth.get(key)]
+    providers = [value for value in auth.values() if isinstance(value, dict)] or [auth]
+    if not any(all(provider.get(key) for key in PROVIDER_KEYS) for provider in providers):
+        missing.append(" / ".join(PROVIDER_KEYS) + " (in [auth] or an [auth.<provider>] section)")
+    return f"[auth] lacks {', '.join(missing)}" if missing else None
 
 
 def install(hosts: Iterable[str]) -> None:

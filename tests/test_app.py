@@ -1,5 +1,7 @@
 """The Streamlit app under AppTest: the "Routes by week" page on a published snapshot.
 
+The other pages are tested in tests/test_app_pages.py on the same fixture.
+
 The fixture, tests/fixtures/app/routes_two_weeks.jsonl, is ten calls over two ISO
 weeks, priced with ACME_CATALOG (per 1M tokens: m-small $1 in / $4 out, m-large
 $10 in / $40 out until 2026-03-04, then $5 / $20). Cost of a call =
@@ -66,7 +68,10 @@ def published(warehouse, prices_yaml, db: Path, monkeypatch: pytest.MonkeyPatch)
 
 
 def open_page() -> AppTest:
+    """The "Routes by week" page, as a user reaches it from the landing page (the Weekly review)."""
     at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=60).run()
+    assert not at.exception, [e.message for e in at.exception]
+    at.switch_page("pages/routes_by_week.py").run()
     assert not at.exception, [e.message for e in at.exception]
     return at
 

@@ -36,6 +36,21 @@ CHROMIUM_ARGS = [
 ]
 TWO_WEEKS = FIXTURES / "app" / "routes_two_weeks.jsonl"
 STARTUP_SECONDS = 60
+# Screenshots a person (or CI) can look at after the run: $TEST_ARTIFACTS, else test-artifacts/ in the checkout.
+ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", ROOT / "test-artifacts")) / "screenshots"
+
+# Every page, by its URL path, with one value it must show on the two-week fixture (test_app.py's docstring):
+# W09 is the last complete week, spending 0.007 + 0.006 = $0.0130; the spend cube's 10 calls cost $0.0762; the
+# debugger opens on W09's costliest route, support_faq; W09's calls (by call day) are all acme's.
+PAGES = {
+    "": ("Weekly review", "$0.0130"),
+    "routes_by_week": ("Routes by week", "support_faq"),
+    "spend_explorer": ("Spend explorer", "$0.0762"),
+    "regression_debugger": ("Regression debugger", "act-faq-4"),
+    "providers": ("Providers", "100.0%"),
+    "reconciliation": ("Reconciliation", "ingest billing"),
+    "data_health": ("Data health", "No row was rejected."),
+}
 
 
 def free_port() -> int:
@@ -151,14 +166,14 @@ def grid_rows(page) -> list[dict[str, str]]:
 
 
 @pytest.mark.browser
-def test_the_page_renders_the_published_routes_in_chromium(chromium: Path, server: Server, tmp_path: Path):
+def test_the_page_renders_the_published_routes_in_chromium(chromium: Path, server: Server):
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(server.url, wait_until="domcontentloaded")
+            page.goto(server.url + "routes_by_week", wait_until="domcontentloaded")
             wait_for_app_run(page)
 
             expect(page.get_by_role("heading", level=1)).to_have_text("Routes by week")
@@ -177,7 +192,8 @@ def test_the_page_renders_the_published_routes_in_chromium(chromium: Path, serve
             ]
             expect(page.get_by_test_id("stPlotlyChart")).to_have_count(2)
 
-            screenshot = tmp_path / "routes_by_week.png"
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            screenshot = ARTIFACTS / "routes_by_week_chosen.png"
             page.screenshot(path=str(screenshot), full_page=True)
             assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
             assert screenshot.stat().st_size > 10_000
@@ -195,6 +211,37 @@ def test_the_page_renders_the_published_routes_in_chromium(chromium: Path, serve
             expect(page).to_have_url(re.compile(r"[?&]week=2026-02-16\b"))
         finally:
             browser.close()
+
+
+@pytest.mark.browser
+def test_every_page_renders_without_error_and_fetches_nothing_from_outside(chromium: Path, server: Server):
+    """Each page settles, shows no error, shows its known value, and every request the browser makes is local."""
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    requested: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True)
+        try:
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            context.on("request", lambda request: requested.append(request.url))
+            page = context.new_page()
+            for path, (title, known) in PAGES.items():
+                page.goto(server.url + path, wait_until="load")
+                wait_for_app_run(page)
+                expect(page.get_by_role("heading", level=1)).to_have_text(title)
+                expect(page.get_by_test_id("stException")).to_have_count(0)
+                expect(
+                    page.get_by_text(known, exact=False).first
+                ).to_be_attached()  # grid cells are in a hidden accessible table
+                page.screenshot(path=str(ARTIFACTS / f"{path or 'weekly_review'}.png"), full_page=True)
+        finally:
+            browser.close()
+
+    local = (f"http://127.0.0.1:{server.port}/", f"ws://127.0.0.1:{server.port}/", "data:", "blob:", "about:")
+    outside = sorted({url for url in requested if not url.startswith(local)})
+    assert not outside, f"the app made the browser fetch from outside 127.0.0.1: {outside}"
+    assert len(requested) > len(PAGES)  # the listener saw the pages' own requests
 
 
 def listening_addresses(port: int) -> set[str]:

@@ -322,7 +322,9 @@ def test_prune_removes_what_killed_publishes_left_but_never_the_current_snapshot
 
 
 def open_page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=60).run()
+    """The "Routes by week" page (the Weekly review lands first; every page reads the snapshot the same way)."""
+    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=60)
+    at.switch_page("pages/routes_by_week.py").run()
     assert not at.exception, [e.message for e in at.exception]
     return at
 

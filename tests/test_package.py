@@ -160,4 +160,4 @@ def test_the_wheel_installed_outside_the_repository_ingests_builds_and_serves(tm
         "print(sys.modules['app.data'].__file__, at.title[0].value, at.dataframe[0].value['route'].to_list())",
     )
     assert page.stdout.startswith(str(venv))
-    assert page.stdout.rstrip().endswith("Routes by week ['support_faq']")
+    assert page.stdout.rstrip().endswith("Weekly review ['support_faq']")

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app import charts, columns, data
+from app import charts, columns, data, frame
 
 # What the trend chart can show: label -> (column of marts.route_weekly, log scale)
 TRENDS = {
@@ -14,22 +14,7 @@ TRENDS = {
     "cost": ("cost_usd", True),
 }
 
-st.title("Routes by week")
-try:
-    snapshot = data.current_snapshot()
-except data.NoReadableSnapshot as exc:
-    st.error(str(exc), icon=":material/error:")
-    st.stop()
-if snapshot is None:
-    st.info("No published data yet. Run `routeledger ingest logs PATH` and `routeledger build`.")
-    st.stop()
-if snapshot.unreadable:
-    st.warning(
-        f"The latest snapshot ({snapshot.unreadable}) cannot be read, so this page shows the last good one, "
-        f"build {snapshot.build_id}. Run `routeledger build` to publish a new snapshot.",
-        icon=":material/warning:",
-    )
-st.caption(f"data as of {snapshot.built_at:%Y-%m-%d %H:%M} UTC · build {snapshot.build_id}")
+snapshot = frame.snapshot("Routes by week")
 
 weeks = data.weeks(snapshot)
 if not weeks:
@@ -41,6 +26,7 @@ week = st.selectbox(
 
 table = data.route_week(snapshot, week)
 st.dataframe(table, hide_index=True, column_config=columns.column_config("marts.route_weekly", table.columns))
+frame.downloads(table, f"routes-{week}")
 partial = table.filter(~table["is_cost_complete"])
 if partial.height:
     routes = ", ".join(
@@ -49,8 +35,7 @@ if partial.height:
     )
     st.warning(
         f"Calls without a price at their time: {routes}. These routes' cost covers their priced calls only; "
-        "add the models to pricing/catalog.yaml (`routeledger prices check` lists them).",
-        icon=":material/warning:",
+        "add the models to pricing/catalog.yaml (`routeledger prices check` lists them)."
     )
 
 left, right = st.columns(2)
@@ -59,7 +44,9 @@ with left:
     st.plotly_chart(charts.cost_per_completed_action_by_route(table), width="stretch")
 with right:
     st.subheader("Across weeks")
-    measure = st.radio("Measure", list(TRENDS), horizontal=True, label_visibility="collapsed")
+    measure = st.radio(
+        "Measure", list(TRENDS), horizontal=True, label_visibility="collapsed", bind="query-params", key="measure"
+    )
     column, log_scale = TRENDS[measure]
     trend = data.route_trend(snapshot)
     st.plotly_chart(charts.weekly_trend(trend, column, measure, log_scale), width="stretch")

@@ -1,0 +1,101 @@
+"""Regression debugger: one route, one week, and everything that explains its cost.
+
+Arrive from a mover on the Weekly review (?route=...&week=...) or pick a route here.
+"""
+
+import polars as pl
+import streamlit as st
+
+from app import charts, columns, data, frame
+
+snapshot = frame.snapshot("Regression debugger")
+left, right = st.columns(2)
+with left:
+    week = frame.week_picker(snapshot)
+with right:
+    route = st.selectbox("Route", data.values(snapshot, data.ROUTES, week), bind="query-params", key="route")
+
+history = data.frame(snapshot, data.ROUTE_HISTORY, route)
+this_week = history.filter(pl.col("week") == week)
+if this_week.is_empty():
+    st.info(f"{route} has no actions in the week of {week:%Y-%m-%d}. Pick another week or route.")
+    st.stop()
+
+# Policy versions the route ran, week by week, marked where they change.
+marks = []
+if data.has(snapshot, "marts.policy_compare"):
+    versions = data.frame(snapshot, data.ROUTE_POLICY_VERSIONS, route)
+    previous = None
+    for version_week, listed in versions.iter_rows():
+        if previous is not None and listed != previous:
+            marks.append((version_week, f"policy {listed}"))
+        previous = listed
+
+st.subheader("Cost per completed action")
+st.plotly_chart(
+    charts.route_history(history, "cost_per_completed_action_usd", "USD per completed action", marks),
+    width="stretch",
+)
+
+left, right = st.columns(2)
+with left:
+    st.subheader("What changed the spend")
+    if not data.has(snapshot, "marts.spend_deltas"):
+        frame.missing("spend decomposition (marts.spend_deltas)", "It arrives with the analysis marts.")
+    else:
+        parts = data.frame(snapshot, data.ROUTE_DECOMPOSITION, week, route)
+        if parts.is_empty():
+            st.info("No week before this one to compare with.")
+        else:
+            st.plotly_chart(charts.spend_waterfall(parts.row(0, named=True)), width="stretch")
+with right:
+    st.subheader("Latency percentiles")
+    st.plotly_chart(charts.latency_percentiles(history), width="stretch")
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Fallback reasons")
+    fallbacks = data.frame(snapshot, data.ROUTE_FALLBACKS, week, route)
+    if fallbacks.is_empty():
+        st.info("No fallback this week.")
+    else:
+        frame.table(fallbacks, "marts.route_weekly_fallbacks", f"fallbacks-{route}-{week}")
+with right:
+    st.subheader("Errors by type")
+    frame.table(data.frame(snapshot, data.ROUTE_STATUSES, week, route), "marts.route_weekly_status",
+                f"statuses-{route}-{week}")  # fmt: skip
+
+st.subheader("How actions went through the tiers")
+if not data.has(snapshot, "marts.route_week_model_chains"):
+    frame.missing("tier chains (marts.route_week_model_chains)", "Run `routeledger build`.")
+else:
+    frame.table(data.frame(snapshot, data.MODEL_CHAINS, week, route), "marts.route_week_model_chains",
+                f"chains-{route}-{week}")  # fmt: skip
+
+st.subheader("Cost by call role")
+if not data.has(snapshot, "marts.route_weekly_roles"):
+    frame.missing("cost by call role (marts.route_weekly_roles)", "It arrives with the analysis marts.")
+else:
+    frame.table(data.frame(snapshot, data.ROUTE_ROLES, week, route), "marts.route_weekly_roles",
+                f"roles-{route}-{week}")  # fmt: skip
+
+st.subheader("By user tier and workload class")
+if not data.has(snapshot, "marts.route_segment_weekly"):
+    frame.missing("segments (marts.route_segment_weekly)", "They arrive with the analysis marts.")
+else:
+    frame.table(data.frame(snapshot, data.ROUTE_SEGMENTS, week, route), "marts.route_segment_weekly",
+                f"segments-{route}-{week}")  # fmt: skip
+
+st.subheader("Sample actions, call by call")
+st.caption("The week's 5 most expensive actions on the route, and 5 others drawn with a fixed seed.")
+samples = data.frame(snapshot, data.SAMPLE_CALLS, week, route)
+chains = samples.filter(pl.col("call_seq") == 1).select(
+    "sample", "action_id", "action_outcome", "action_model_chain", "action_cost_usd"
+)
+st.dataframe(
+    chains,
+    hide_index=True,
+    column_config=columns.column_config("marts.route_week_sample_calls", chains.columns),
+)
+with st.expander("Every call of these actions"):
+    frame.table(samples, "marts.route_week_sample_calls", f"sample-calls-{route}-{week}")

@@ -1,0 +1,208 @@
+"""Weekly review: the FinOps meeting's page. One ISO week against the week before."""
+
+from datetime import timedelta
+
+import polars as pl
+import streamlit as st
+
+from app import charts, columns, data, frame
+
+snapshot = frame.snapshot("Weekly review")
+week = frame.week_picker(snapshot)
+previous = week - timedelta(days=7)
+
+# --- headline figures --------------------------------------------------------------------------------
+kpis = {row["week"]: row for row in data.frame(snapshot, data.WEEK_KPIS, week, week).iter_rows(named=True)}
+now, before = kpis[week], kpis.get(previous)
+
+
+def delta(column: str, kind: str) -> str | None:
+    """The change against the week before, as a KPI's delta text ('—' reads better than a made-up zero)."""
+    if before is None or now[column] is None or before[column] is None:
+        return None
+    change = now[column] - before[column]
+    if kind == "usd":
+        return f"{'+' if change >= 0 else '-'}{frame.money(abs(change))}"
+    if kind == "share":
+        return f"{float(change) * 100:+.1f} pp"
+    if kind == "ms":
+        return ("+" if change >= 0 else "-") + frame.latency(abs(float(change)))
+    return f"{change:+,}"
+
+
+def pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1%}"
+
+
+st.caption(
+    f"Week of {week:%Y-%m-%d} (W{week:%V}) against the week of {previous:%Y-%m-%d}."
+    + ("" if before else " The week before has no data, so no changes are shown.")
+)
+restated = data.restatement(snapshot, week)
+if restated:
+    change = (restated.cost_now_usd or 0) - (restated.cost_before_usd or 0)
+    st.warning(
+        f"This week was restated by build {snapshot.build_id}: spend {frame.money(restated.cost_before_usd)} → "
+        f"{frame.money(restated.cost_now_usd)} ({'+' if change >= 0 else '-'}{frame.money(abs(change))}), actions "
+        f"{restated.actions_before or 0:,} → {restated.actions_now or 0:,}, against build {restated.earlier.build_id} "
+        f"({restated.earlier.built_at:%Y-%m-%d %H:%M} UTC). Late logs, a restated bill or a price correction do this."
+    )
+# Costs rising, rates of trouble rising, latency rising: red ("inverse"); completion and cache rising: green.
+first = st.columns(5)
+first[0].metric("Spend", frame.money(now["cost_usd"]), delta("cost_usd", "usd"), delta_color="inverse")
+first[1].metric("Actions", f"{now['actions']:,}", delta("actions", "count"), delta_color="off")
+first[2].metric(
+    "Cost per completed action",
+    frame.money(now["cost_per_completed_action_usd"]),
+    delta("cost_per_completed_action_usd", "usd"),
+    delta_color="inverse",
+)
+first[3].metric("Completion rate", pct(now["completion_rate"]), delta("completion_rate", "share"))
+first[4].metric(
+    "Premium share of calls", pct(now["premium_share"]), delta("premium_share", "share"), delta_color="inverse"
+)
+second = st.columns(5)
+second[0].metric("Fallback rate", pct(now["fallback_rate"]), delta("fallback_rate", "share"), delta_color="inverse")
+second[1].metric("Retry rate", pct(now["retry_rate"]), delta("retry_rate", "share"), delta_color="inverse")
+second[2].metric(
+    "Prompt-cache share of input",
+    pct(now["cached_token_share"]),
+    delta("cached_token_share", "share"),
+    help="cached input tokens / input tokens, response-cache hits left out",
+)
+second[3].metric("Cache savings", frame.money(now["cache_savings_usd"]), delta("cache_savings_usd", "usd"))
+second[4].metric(
+    "Worst route p95 latency",
+    frame.latency(now["p95_latency_ms"]),
+    delta("p95_latency_ms", "ms"),
+    delta_color="inverse",
+    help="the highest p95 latency of the week's routes (a p95 across routes cannot be added up from them)",
+)
+if now["unpriced_calls"]:
+    st.warning(
+        f"{now['unpriced_calls']:,} calls this week have no price: spend covers the priced calls only. "
+        "`routeledger prices check` lists the models."
+    )
+
+# --- what moved the spend ----------------------------------------------------------------------------
+st.header("What changed the spend")
+if not data.has(snapshot, "marts.spend_deltas"):
+    frame.missing(
+        "spend decomposition (marts.spend_deltas)", "It arrives with the analysis marts: `routeledger build`."
+    )
+else:
+    parts = data.frame(snapshot, data.WATERFALL, week)
+    if parts.is_empty():
+        frame.missing("change against the week before", "The first week of data has nothing to compare with.")
+    else:
+        st.plotly_chart(charts.spend_waterfall(parts.row(0, named=True)), width="stretch")
+
+st.subheader("Top movers")
+movers = data.frame(snapshot, data.MOVERS, week, week)
+st.dataframe(
+    movers,
+    hide_index=True,
+    column_config={
+        "route": "Route",
+        "cost_prev_usd": st.column_config.NumberColumn("Last week", format="dollar"),
+        "cost_usd": st.column_config.NumberColumn("This week", format="dollar"),
+        "delta_usd": st.column_config.NumberColumn("Change", format="dollar"),
+        "cost_per_completed_action_prev_usd": st.column_config.NumberColumn("Per completed, last week", format="$%.5f"),
+        "cost_per_completed_action_usd": st.column_config.NumberColumn("Per completed, this week", format="$%.5f"),
+    },
+)
+frame.downloads(movers, f"movers-{week}")
+links = st.container(horizontal=True)
+for route in movers["route"].head(3):
+    links.page_link(
+        "pages/regression_debugger.py",
+        label=f"Debug {route} →",
+        query_params={"route": route, "week": frame.week_label(week)},
+    )
+
+st.subheader("Cost regressions")
+if not data.has(snapshot, "marts.cost_regressions"):
+    frame.missing("regression check (marts.cost_regressions)", "It arrives with the analysis marts.")
+else:
+    regressions = data.frame(snapshot, data.REGRESSIONS, week)
+    if regressions.is_empty():
+        st.success("No route's cost per completed action rose past its threshold this week.")
+    else:
+        frame.table(regressions, "marts.cost_regressions", f"regressions-{week}")
+
+# --- route health ------------------------------------------------------------------------------------
+st.header("Route health")
+health = data.frame(snapshot, data.ROUTE_HEALTH, week, week, week)
+if data.has(snapshot, "marts.policy_violations"):
+    violations = data.frame(snapshot, data.VIOLATIONS, week)
+    status = violations.group_by(pl.col("scope").alias("route")).agg(
+        pl.when((pl.col("severity") == "breach").any()).then(pl.lit("breach")).otherwise(pl.lit("warning"))
+        .alias("policy_status")
+    )  # fmt: skip
+    health = health.join(status, on="route", how="left").with_columns(pl.col("policy_status").fill_null("ok"))
+config = columns.column_config("marts.route_weekly", health.columns)
+config["trend_8w"] = st.column_config.LineChartColumn("Cost per completed action, 8 weeks")
+config["policy_status"] = st.column_config.TextColumn("Policy", help="breach, warning or ok (marts.policy_violations)")
+st.dataframe(health, hide_index=True, column_config=config)
+frame.downloads(health.drop("trend_8w"), f"route-health-{week}")
+
+# --- policy ------------------------------------------------------------------------------------------
+left, right = st.columns(2)
+with left:
+    st.subheader("Policy violations")
+    if not data.has(snapshot, "marts.policy_violations"):
+        frame.missing("policy check (marts.policy_violations)", "Add pricing/policy.yaml and run `routeledger build`.")
+    elif violations.is_empty():
+        st.success("No route broke its policy this week.")
+    else:
+        frame.table(violations, "marts.policy_violations", f"violations-{week}")
+with right:
+    st.subheader("Budgets")
+    if not data.has(snapshot, "marts.budget_status"):
+        frame.missing(
+            "budget status (marts.budget_status)", "Add budgets to pricing/policy.yaml and run `routeledger build`."
+        )
+    else:
+        budgets = data.frame(snapshot, data.BUDGETS, week, week)
+        if budgets.is_empty():
+            st.info("No budget covers this week.")
+        else:
+            frame.table(budgets, "marts.budget_status", f"budgets-{week}")
+
+st.subheader("Policy changes and canaries")
+if not data.has(snapshot, "marts.policy_compare"):
+    frame.missing("policy comparison (marts.policy_compare)", "It arrives with the analysis marts.")
+else:
+    canaries = data.frame(snapshot, data.POLICY_COMPARE, week, week)
+    if canaries.is_empty():
+        st.info("Every route ran one policy version this week.")
+    else:
+        frame.table(canaries, "marts.policy_compare", f"policy-compare-{week}")
+
+# --- reconciliation ----------------------------------------------------------------------------------
+st.subheader("Reconciliation with the providers' bills")
+if not data.has(snapshot, "marts.reconciliation_daily"):
+    frame.missing(
+        "provider bills (marts.reconciliation_daily)", "Run `routeledger ingest billing PATH` and `routeledger build`."
+    )
+else:
+    recon = data.frame(snapshot, data.WEEK_RECONCILIATION, week, week)
+    if recon.is_empty():
+        st.info("No bill covers this week yet: load the providers' exports with `routeledger ingest billing PATH`.")
+    else:
+        out = int(recon["rows_out_of_tolerance"].sum())
+        if out:
+            st.error(f"{out:,} provider-model-days this week are out of tolerance: see Reconciliation.")
+        st.dataframe(
+            recon,
+            hide_index=True,
+            column_config={
+                "provider": "Provider",
+                "estimated_cost_usd": st.column_config.NumberColumn("Estimated", format="dollar"),
+                "billed_cost_usd": st.column_config.NumberColumn("Billed", format="dollar"),
+                "delta_usd": st.column_config.NumberColumn("Billed - estimated", format="dollar"),
+                "rows_out_of_tolerance": st.column_config.NumberColumn("Days out of tolerance", format="localized"),
+            },
+        )
+        frame.downloads(recon, f"reconciliation-{week}")
+        st.page_link("pages/reconciliation.py", label="Open reconciliation")

@@ -1,0 +1,154 @@
+"""Each app page's queries, timed through app/data.py on a warehouse's published snapshot.
+
+    .venv/bin/python -m bench.app_pages --db PATH [--repeat K]
+
+A page's time is all of its queries run one after another, each opening the snapshot
+read-only as the app does, with the app's cache cleared first (what a visitor waits for
+on a new build). The page's p95 over K runs (default 20) against the 100 ms target. The
+queries per page are the ones the page file runs on its default view; a section whose mart
+is not in the snapshot is left out, as the page leaves it out. Also reports the snapshot's
+size and the drill-down marts' row counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import os
+import sys
+import time
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+
+TARGET_MS = 100.0
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def page_queries(data, snapshot) -> dict[str, list[tuple[str, tuple]]]:
+    """page -> the (query, parameters) it runs on its default view: the last complete week, its costliest route."""
+    weeks = data.weeks(snapshot)
+    complete = [w for w in weeks if w + timedelta(days=7) <= snapshot.built_at.date()] or weeks
+    week: date = complete[0]
+    routes = data.values(snapshot, data.ROUTES, week)
+    route = routes[0] if routes else ""
+    first_day, last_day = (
+        data.row(snapshot, data.SPEND_DAYS) if data.has(snapshot, "marts.spend_daily") else (None,) * 2
+    )
+
+    def present(*pairs: tuple[str, str, tuple]) -> list[tuple[str, tuple]]:
+        return [(sql, params) for table, sql, params in pairs if data.has(snapshot, table)]
+
+    review = present(
+        ("marts.route_weekly", data.WEEKS, ()),
+        ("marts.route_weekly", data.WEEK_KPIS, (week, week)),
+        ("marts.spend_deltas", data.WATERFALL, (week,)),
+        ("marts.route_weekly", data.MOVERS, (week, week)),
+        ("marts.cost_regressions", data.REGRESSIONS, (week,)),
+        ("marts.route_weekly", data.ROUTE_HEALTH, (week, week, week)),
+        ("marts.policy_violations", data.VIOLATIONS, (week,)),
+        ("marts.budget_status", data.BUDGETS, (week, week)),
+        ("marts.policy_compare", data.POLICY_COMPARE, (week, week)),
+        ("marts.reconciliation_daily", data.WEEK_RECONCILIATION, (week, week)),
+    )
+    pages = {"Weekly review": review}
+    if first_day is not None:
+        start = max(first_day, last_day - timedelta(days=27))
+        pages["Spend explorer"] = [
+            (data.SPEND_DAYS, ()),
+            (data.SPEND_TOTALS["team"], (start, last_day)),
+            (data.SPEND_OVER_TIME["team"], (start, last_day)),
+        ]
+        pages["Providers"] = [
+            (data.WEEKS, ()),
+            (data.PROVIDER_SHARES, (week, week)),
+            *present(("marts.provider_fallback_pairs", data.FALLBACK_PAIRS, (week,))),
+            (data.PROVIDER_WEEKS, ()),
+        ]
+    pages["Regression debugger"] = [
+        (data.WEEKS, ()),
+        (data.ROUTES, (week,)),
+        *present(
+            ("marts.route_weekly", data.ROUTE_HISTORY, (route,)),
+            ("marts.policy_compare", data.ROUTE_POLICY_VERSIONS, (route,)),
+            ("marts.spend_deltas", data.ROUTE_DECOMPOSITION, (week, route)),
+            ("marts.route_weekly_fallbacks", data.ROUTE_FALLBACKS, (week, route)),
+            ("marts.route_weekly_status", data.ROUTE_STATUSES, (week, route)),
+            ("marts.route_week_model_chains", data.MODEL_CHAINS, (week, route)),
+            ("marts.route_weekly_roles", data.ROUTE_ROLES, (week, route)),
+            ("marts.route_segment_weekly", data.ROUTE_SEGMENTS, (week, route)),
+            ("marts.route_week_sample_calls", data.SAMPLE_CALLS, (week, route)),
+        ),
+    ]
+    pages["Reconciliation"] = present(
+        ("marts.reconciliation_daily", data.RECONCILIATION_DAILY, ()),
+        ("marts.reconciliation_monthly", data.RECONCILIATION_MONTHLY, ()),
+        ("marts.billing_other_charges", data.OTHER_CHARGES, ()),
+    )
+    pages["Data health"] = [
+        (data.DATA_HEALTH, (check,)) for check in ("rejected rows", "unpriced calls", "unmapped billing names", "load")
+    ]
+    return pages
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+def measure(db: Path, repeat: int = 20) -> list[str]:
+    """Markdown lines: each page's p95 and median over `repeat` cold-cache runs, the snapshot's size, row counts."""
+    os.environ["ROUTELEDGER_DB"] = str(db)
+    logging.getLogger("streamlit").setLevel(logging.ERROR)  # bare mode: no "missing ScriptRunContext" per call
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from app import data
+
+    snapshot = data.current_snapshot()
+    if snapshot is None:
+        return [f"No published snapshot for {db}: run `routeledger build` first."]
+    pages = page_queries(data, snapshot)
+    lines = [
+        f"Snapshot {Path(snapshot.path).name}: {Path(snapshot.path).stat().st_size / 1e6:,.1f} MB.",
+        "",
+        "| page | queries | p95 ms | median ms | target |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for page, queries in pages.items():
+        times = [_cold(lambda q=queries: _run_all(data, snapshot, q), data) for _ in range(repeat)]
+        times.sort()
+        verdict = "ok" if p95(times) <= TARGET_MS else f"over {TARGET_MS:.0f} ms"
+        lines.append(f"| {page} | {len(queries)} | {p95(times):.1f} | {times[len(times) // 2]:.1f} | {verdict} |")
+    lines.append("")
+    for table in ("marts.spend_daily", "marts.route_week_sample_calls"):
+        if data.has(snapshot, table):
+            (count,) = data.row(snapshot, f"SELECT count(*) FROM {table}")  # a constant per table, not user text
+            lines.append(f"- {table}: {count:,} rows")
+    return lines
+
+
+def _run_all(data, snapshot, queries: list[tuple[str, tuple]]) -> None:
+    for sql, params in queries:
+        data.frame(snapshot, sql, *params)
+
+
+def _cold(run: Callable[[], None], data) -> float:
+    data._frame.clear()
+    data._rows.clear()
+    started = time.perf_counter()
+    run()
+    return (time.perf_counter() - started) * 1000
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.app_pages")
+    parser.add_argument("--db", type=Path, required=True)
+    parser.add_argument("--repeat", type=int, default=20)
+    args = parser.parse_args(argv)
+    print("\n".join(measure(args.db, args.repeat)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,232 @@
+"""Every page of the app under AppTest, on the two-week fixture of tests/test_app.py.
+
+The fixture's calls and costs are worked out in test_app.py's docstring. The figures these
+tests expect, from there:
+
+  week of 2026-02-16 (W08): spend 0.058 + 0.0052 = 0.0632, 5 actions, 4 completed,
+      cost per completed action 0.0632 / 4 = 0.0158, completion 4/5 = 80%
+  week of 2026-02-23 (W09): spend 0.007 + 0.006 = 0.013, 3 actions, 2 completed,
+      0.013 / 2 = 0.0065, completion 2/3 = 66.7%
+      against W08: spend -0.0502, actions -2, per completed action -0.0093, completion -13.3 pp
+
+By UTC day of the call (the spend cube): 02-16 support_faq 0.0014, 02-17 support_faq 0.0024,
+02-18 codegen 0.04, 02-19 codegen 0.018, 02-22 support_faq 0 (rate limited), 02-23
+support_faq 0.0014 (faq-3b, its action in W08), 02-24 summarize 0.006, 02-25 support_faq
+0.007, 02-26 support_faq 0 (timeout): 10 calls, 8 actions, 0.0762 in all.
+
+The latest build is "now", long after both weeks: the last complete week is W09.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ACME_CATALOG, FIXTURES, ROOT, call, write_jsonl
+
+TWO_WEEKS = FIXTURES / "app" / "routes_two_weeks.jsonl"
+W08, W09 = date(2026, 2, 16), date(2026, 2, 23)
+PAGES = [
+    "weekly_review",
+    "routes_by_week",
+    "spend_explorer",
+    "regression_debugger",
+    "providers",
+    "reconciliation",
+    "data_health",
+]
+
+
+@pytest.fixture
+def published(warehouse, prices_yaml, db: Path, monkeypatch: pytest.MonkeyPatch):
+    con = warehouse([TWO_WEEKS], prices_yaml(ACME_CATALOG))
+    monkeypatch.setenv("ROUTELEDGER_DB", str(db))
+    return con
+
+
+def open_app(page: str = "weekly_review", **query: str) -> AppTest:
+    """The app as a visitor opens a link: `page` with the URL parameters `query`."""
+    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=60)
+    at.query_params.update(query)
+    if page != "weekly_review":
+        at.switch_page(f"pages/{page}.py")
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def metrics(at: AppTest) -> dict[str, tuple[str, str]]:
+    return {metric.label: (metric.value, metric.delta) for metric in at.metric}
+
+
+def table_with(at: AppTest, name: str):
+    """The first table on the page with a column `name`."""
+    return next(table.value for table in at.dataframe if name in table.value.columns)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_runs_and_says_what_data_it_shows(published, page):
+    at = open_app(page)
+
+    assert not at.error, [e.value for e in at.error]
+    assert any(caption.value.startswith("data as of ") for caption in at.caption)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_before_the_first_build_every_page_says_what_to_run(tmp_path, monkeypatch, page):
+    monkeypatch.setenv("ROUTELEDGER_DB", str(tmp_path / "empty" / "warehouse.duckdb"))
+
+    at = open_app(page)
+
+    assert [info.value for info in at.info] == [
+        "No published data yet. Run `routeledger ingest logs PATH` and `routeledger build`."
+    ]
+    assert len(at.dataframe) == 0
+
+
+def test_the_review_lands_on_the_last_complete_week_with_its_changes(published):
+    at = open_app()
+
+    assert [title.value for title in at.title] == ["Weekly review"]
+    assert at.selectbox(key="week").value == W09
+    shown = metrics(at)
+    assert shown["Spend"] == ("$0.0130", "-$0.0502")
+    assert shown["Actions"] == ("3", "-2")
+    assert shown["Cost per completed action"] == ("$0.0065", "-$0.0093")
+    assert shown["Completion rate"] == ("66.7%", "-13.3 pp")
+    # Route health: W09's routes, the costliest first, with the mart's own figures.
+    health = table_with(at, "trend_8w")
+    assert list(health["route"]) == ["support_faq", "summarize"]
+    assert [Decimal(str(c)) for c in health["cost_usd"]] == [Decimal("0.007"), Decimal("0.006")]
+    # support_faq ran both weeks: its sparkline is W08's 0.001733333 then W09's 0.007.
+    assert list(health["trend_8w"][0]) == pytest.approx([0.001733333, 0.007])
+
+
+def test_a_week_in_the_url_restores_that_review(published):
+    at = open_app(week="2026-02-16 (W08)")
+
+    assert at.selectbox(key="week").value == W08
+    shown = metrics(at)
+    assert shown["Spend"] == ("$0.0632", "")  # no week before W08: no change shown
+    assert shown["Cost per completed action"] == ("$0.0158", "")
+
+
+def test_choosing_another_week_changes_the_review(published):
+    at = open_app()
+
+    at.selectbox(key="week").set_value(W08).run()
+
+    assert metrics(at)["Spend"] == ("$0.0632", "")
+    # Top movers in W08 against an empty W07: every route's whole spend is its change.
+    movers = at.dataframe[0].value
+    assert list(movers["route"]) == ["codegen", "support_faq"]
+    assert [Decimal(str(d)) for d in movers["delta_usd"]] == [Decimal("0.058"), Decimal("0.0052")]
+
+
+def test_the_review_says_what_to_load_when_there_are_no_bills(published):
+    at = open_app()
+
+    assert "No bill covers this week yet: load the providers' exports with `routeledger ingest billing PATH`." in [
+        info.value for info in at.info
+    ]
+
+
+def test_spend_explorer_totals_the_cube_and_compares_with_the_period_before(published):
+    at = open_app("spend_explorer")
+
+    assert at.date_input(key="days").value == (W08, date(2026, 2, 26))
+    assert metrics(at)["Spend"] == ("$0.0762", "")
+    assert metrics(at)["Calls"] == ("10", "")
+    assert metrics(at)["Actions"] == ("8", "")
+
+    at.selectbox(key="by").set_value("route").run()
+    at.date_input(key="days").set_value((W09, date(2026, 2, 26))).run()
+
+    # 02-23..02-26 against the four days before (02-19..02-22): codegen spent 0.018 then, nothing now.
+    totals = at.dataframe[0].value
+    assert list(totals["group"]) == ["support_faq", "summarize", "codegen"]
+    assert [Decimal(str(c)) for c in totals["cost_usd"]] == [Decimal("0.0084"), Decimal("0.006"), Decimal("0")]
+    assert [Decimal(str(c)) for c in totals["delta_usd"]] == [Decimal("0.0084"), Decimal("0.006"), Decimal("-0.018")]
+    assert metrics(at)["Spend"] == ("$0.0144", "-$0.0036 vs previous period")  # 0.0144 - 0.018
+
+
+def test_spend_explorer_restores_its_view_from_the_url(published):
+    at = open_app("spend_explorer", by="Provider", days=["2026-02-18", "2026-02-19"])
+
+    assert at.selectbox(key="by").value == "provider"
+    assert at.date_input(key="days").value == (date(2026, 2, 18), date(2026, 2, 19))
+    assert metrics(at)["Spend"] == ("$0.0580", "+$0.0542 vs previous period")  # 0.058 - (0.0014 + 0.0024)
+
+
+def test_the_debugger_opens_on_the_route_and_week_of_a_link(published):
+    at = open_app("regression_debugger", route="support_faq", week="2026-02-16 (W08)")
+
+    assert at.selectbox(key="route").value == "support_faq"
+    assert at.selectbox(key="week").value == W08
+    # The sample: all three of the route-week's actions are among its 5 most expensive,
+    # act-faq-2 (0.001 + 0.0014 = 0.0024) first, then act-faq-1 and act-faq-3 (0.0014 each) by id.
+    assert list(table_with(at, "action_id")["action_id"]) == ["act-faq-2", "act-faq-1", "act-faq-3"]
+    statuses = table_with(at, "status")
+    assert dict(zip(statuses["status"], statuses["calls"], strict=True)) == {"ok": 3, "error": 1, "rate_limited": 1}
+    # Tier chains (m-small is low): faq-2 and faq-3 failed once and retried, faq-1 answered at once.
+    chains = table_with(at, "model_chain")
+    assert dict(zip(chains["model_chain"], chains["actions"], strict=True)) == {"low → low (retry)": 2, "low": 1}
+
+
+def test_the_debugger_follows_a_route_change(published):
+    at = open_app("regression_debugger", week="2026-02-23 (W09)")
+    assert at.selectbox(key="route").value == "support_faq"  # the week's costliest route
+
+    at.selectbox(key="route").set_value("summarize").run()
+
+    assert list(table_with(at, "action_id")["action_id"]) == ["act-sum-1"]
+
+
+def test_providers_shows_each_providers_share(published):
+    at = open_app("providers")
+
+    # W09 by call day (02-23..03-01): 4 calls, 0.0014 + 0.006 + 0.007 + 0 = 0.0144, all acme.
+    shares = at.dataframe[0].value
+    assert list(shares["provider"]) == ["acme"]
+    assert list(shares["calls"]) == [4]
+    assert list(shares["error_rate"]) == [0.25]  # faq-5 timed out: 1 of 4
+    assert [Decimal(str(c)) for c in shares["cost_usd"]] == [Decimal("0.0144")]
+    assert metrics(at)["Largest provider's share of spend"][0] == "100.0%"
+
+
+def test_data_health_lists_the_load(published):
+    at = open_app("data_health")
+
+    loads = at.dataframe[-1].value
+    assert list(loads["check_name"]) == ["load"]
+    assert list(loads["n_rows"]) == [10]
+    assert [success.value for success in at.success][:2] == ["No row was rejected.", "Every call has a price."]
+
+
+def test_a_week_a_later_build_changed_says_it_was_restated_and_by_how_much(published, db, tmp_path):
+    """A late log for W08 arrives after the first build: the next build's review of W08 says so; W09's does not."""
+    from pipelines.build import run_build
+    from pipelines.ingest.logs import run_ingest_logs
+
+    published.close()  # the fixture's read-only connection would block this process's writer
+    first = run_build(db, tmp_path / "catalog.yaml")
+    # m-small, 1000 in / 100 out: (1000 · 1 + 100 · 4) / 1e6 = 0.0014, on Wednesday of W08
+    late = write_jsonl(tmp_path / "late.jsonl", [call("late-1", "act-late-1", "2026-02-18T12:00:00Z")])
+    run_ingest_logs(db, [str(late)])
+    second = run_build(db, tmp_path / "catalog.yaml")
+
+    at = open_app(week="2026-02-16 (W08)")
+
+    assert [warning.value for warning in at.warning] == [
+        f"This week was restated by build {second.build_id}: spend $0.0632 → $0.0646 (+$0.0014), actions 5 → 6, "
+        f"against build {first.build_id} ({first.built_at:%Y-%m-%d %H:%M} UTC). "
+        "Late logs, a restated bill or a price correction do this."
+    ]
+    assert metrics(at)["Spend"] == ("$0.0646", "")
+
+    at.selectbox(key="week").set_value(W09).run()
+    assert [warning.value for warning in at.warning] == []
