@@ -17,7 +17,13 @@ from pipelines.ingest.fields import quote
 from pipelines.policy import Policy, load_policy, policy_beside, policy_tables
 from pipelines.prices import PriceBook, Resolution, build_price_book, resolve_models
 from pipelines.prices.billed import resolve_billed
-from pipelines.raw import MODEL_CAPABILITIES_SCHEMA, MODEL_MAP_SCHEMA, PRICE_UPLIFTS_SCHEMA, PRICES_SCHEMA
+from pipelines.raw import (
+    BUILD_CATALOG_SCHEMA,
+    MODEL_CAPABILITIES_SCHEMA,
+    MODEL_MAP_SCHEMA,
+    PRICE_UPLIFTS_SCHEMA,
+    PRICES_SCHEMA,
+)
 from pipelines.warehouse import Warehouse, configure
 
 
@@ -93,6 +99,8 @@ def build_models(
     _replace_table(con, "raw.prices", prices_table(book, used))
     _replace_table(con, "raw.price_uplifts", uplifts_table(book))
     _replace_table(con, "raw.model_capabilities", capabilities_table(book))
+    paths = [{"catalog_path": str(book.catalog_path.resolve())}] if book.catalog_path else []
+    _replace_table(con, "raw.build_catalog", pa.Table.from_pylist(paths, schema=BUILD_CATALOG_SCHEMA))
     _replace_table(con, "raw.fx_rates", fx_rates_table(fx_rates or FxRates()))
     for name, table in policy_tables(policy or Policy()).items():
         _replace_table(con, name, table)

@@ -207,6 +207,10 @@ MODEL_CAPABILITIES_SCHEMA = pa.schema(
     ]
 )
 
+# The team catalog the last build priced with (its absolute path), replaced by each build:
+# one row, none when the build used published prices only. `routeledger whatif` reads it.
+BUILD_CATALOG_SCHEMA = pa.schema([("catalog_path", pa.string())])
+
 MODEL_MAP_SCHEMA = pa.schema(
     [
         ("provider", pa.string()),
@@ -227,6 +231,7 @@ SOURCES = frozenset(
         "raw.price_uplifts",
         "raw.model_map",
         "raw.model_capabilities",
+        "raw.build_catalog",
         "raw.billing_lines",
         "raw.billing_usage",
         "raw.fx_rates",
@@ -247,6 +252,7 @@ def create_empty(con: duckdb.DuckDBPyConnection) -> None:
         ("raw.price_uplifts", PRICE_UPLIFTS_SCHEMA),
         ("raw.model_map", MODEL_MAP_SCHEMA),
         ("raw.model_capabilities", MODEL_CAPABILITIES_SCHEMA),
+        ("raw.build_catalog", BUILD_CATALOG_SCHEMA),
         ("raw.fx_rates", FX_RATES_SCHEMA),
         ("raw.policy_limits", POLICY_LIMITS_SCHEMA),
         ("raw.policy_lists", POLICY_LISTS_SCHEMA),
