@@ -17,7 +17,13 @@ from pipelines.ingest.fields import quote
 from pipelines.policy import Policy, load_policy, policy_beside, policy_tables
 from pipelines.prices import PriceBook, Resolution, build_price_book, resolve_models
 from pipelines.prices.billed import resolve_billed
-from pipelines.raw import MODEL_MAP_SCHEMA, PRICE_UPLIFTS_SCHEMA, PRICES_SCHEMA
+from pipelines.raw import (
+    BUILD_CATALOG_SCHEMA,
+    MODEL_CAPABILITIES_SCHEMA,
+    MODEL_MAP_SCHEMA,
+    PRICE_UPLIFTS_SCHEMA,
+    PRICES_SCHEMA,
+)
 from pipelines.warehouse import Warehouse, configure
 
 
@@ -92,6 +98,9 @@ def build_models(
     # warehouse (`routeledger prices list` shows them).
     _replace_table(con, "raw.prices", prices_table(book, used))
     _replace_table(con, "raw.price_uplifts", uplifts_table(book))
+    _replace_table(con, "raw.model_capabilities", capabilities_table(book))
+    paths = [{"catalog_path": str(book.catalog_path.resolve())}] if book.catalog_path else []
+    _replace_table(con, "raw.build_catalog", pa.Table.from_pylist(paths, schema=BUILD_CATALOG_SCHEMA))
     _replace_table(con, "raw.fx_rates", fx_rates_table(fx_rates or FxRates()))
     for name, table in policy_tables(policy or Policy()).items():
         _replace_table(con, name, table)
@@ -213,6 +222,18 @@ def uplifts_table(book: PriceBook) -> pa.Table:
             for region in u.regions
         ],
         schema=PRICE_UPLIFTS_SCHEMA,
+    )
+
+
+def capabilities_table(book: PriceBook) -> pa.Table:
+    """raw.model_capabilities: the catalog models that state capabilities, keyed by the priced model."""
+    return pa.Table.from_pylist(
+        [
+            {"provider": m.provider, "model": m.model, **m.capabilities.model_dump()}
+            for m in book.catalog.models
+            if m.capabilities is not None
+        ],
+        schema=MODEL_CAPABILITIES_SCHEMA,
     )
 
 

@@ -491,12 +491,13 @@ def whatif(
     from pipelines.check import last_complete_week, parse_week
     from pipelines.prices import build_price_book
     from pipelines.warehouse import Warehouse
-    from pipelines.whatif import NOT_SIMULATED, as_csv, as_table, parse_remap, run_whatif
+    from pipelines.whatif import NOT_SIMULATED, as_csv, as_table, built_catalog, parse_remap, run_whatif
 
     if format not in ("table", "csv"):
         raise UserError(f"--format {format!r}: expected table or csv")
     remaps = [parse_remap(text) for text in remap or []]
-    book = build_price_book(prices)
+    # without --prices, the catalog the last build priced with (the demo's dated copy), else the default
+    book = build_price_book(prices or built_catalog(db))
     if week:
         monday = parse_week(week)
     else:

@@ -27,6 +27,11 @@ the budgets (marts.budget_status); Python only checks and moves the numbers.
         min_completion_rate: 0.95           # the quality floor
         max_input_tokens_per_call: 8000     # context budget
         max_output_tokens_per_call: 500     # response-length cap
+        requires:                           # capabilities of the priced model (catalog `capabilities:`)
+          tool_calling: true
+          structured_output: true
+          min_context_window: 128000
+          regions: [eu]                     # calls logged elsewhere, or on a model stated to run elsewhere
         warn_only: [p95_latency_budget_ms]  # these rules report as warnings, not breaches
     budgets:
       daily: {total: 500, tiers: {premium: 300}, teams: {search: 120}}
@@ -68,7 +73,48 @@ LIMIT_RULES = (
     "max_output_tokens_per_call",
 )
 LIST_RULES = ("allowed_tiers", "allowed_models")
-RULES = (*LIMIT_RULES, *LIST_RULES, "lifecycle")
+# `requires:` rules, each counting offending calls per route-week (intermediate.int_policy_call_checks)
+CAPABILITY_RULES = (
+    "requires_tool_calling",
+    "requires_structured_output",
+    "requires_context_window",
+    "requires_region",
+)
+RULES = (*LIMIT_RULES, *LIST_RULES, *CAPABILITY_RULES, "lifecycle")
+
+
+class Requires(BaseModel):
+    """Capabilities every call of the route needs from its priced model (the catalog's `capabilities:`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tool_calling: Literal[True] | None = None
+    structured_output: Literal[True] | None = None
+    min_context_window: Annotated[int, Field(gt=0)] | None = None
+    regions: list[str] | None = None
+
+    @field_validator("regions")
+    @classmethod
+    def _lower_regions(cls, values: list[str] | None) -> list[str] | None:
+        if values is None:
+            return None
+        names = sorted({value.strip().lower() for value in values})
+        if not names or "" in names:
+            raise ValueError("name at least one region, none blank")
+        return names
+
+    def rules(self) -> dict[str, Decimal]:
+        """The requirements as policy limits: the minimum context window, else 0 offending calls."""
+        rules: dict[str, Decimal] = {}
+        if self.tool_calling:
+            rules["requires_tool_calling"] = Decimal(0)
+        if self.structured_output:
+            rules["requires_structured_output"] = Decimal(0)
+        if self.min_context_window is not None:
+            rules["requires_context_window"] = Decimal(self.min_context_window)
+        if self.regions is not None:
+            rules["requires_region"] = Decimal(0)
+        return rules
 
 
 class RoutePolicy(BaseModel):
@@ -89,6 +135,7 @@ class RoutePolicy(BaseModel):
     min_completion_rate: Share | None = None
     max_input_tokens_per_call: Count | None = None
     max_output_tokens_per_call: Count | None = None
+    requires: Requires | None = None
     warn_only: list[str] = []
 
     @field_validator("warn_only")
@@ -247,6 +294,11 @@ def policy_tables(policy: Policy) -> dict[str, pa.Table]:
                 lists.append({"route": entry.route, "rule": rule, "value": value})
             if getattr(entry, rule) is not None:  # the list's severity travels as a limit of 0 offending calls
                 limits.append(_limit("route", entry.route, rule, Decimal(0), severity(rule), version))
+        if entry.requires is not None:
+            for rule, value in entry.requires.rules().items():
+                limits.append(_limit("route", entry.route, rule, value, severity(rule), version))
+            for region in entry.requires.regions or []:
+                lists.append({"route": entry.route, "rule": "requires_region", "value": region})
     budgets = policy.budgets
     if budgets.daily.total is not None:
         limits.append(_limit("total", "total", "daily_cap_usd", budgets.daily.total, "breach", version))

@@ -194,6 +194,23 @@ FX_RATES_SCHEMA = pa.schema(
     ]
 )
 
+# The catalog's model capabilities (pricing/catalog.yaml `capabilities:`), replaced by each
+# build: one row per catalog model that states any; null = not stated (unknown).
+MODEL_CAPABILITIES_SCHEMA = pa.schema(
+    [
+        ("provider", pa.string()),
+        ("model", pa.string()),
+        ("context_window", pa.int64()),
+        ("tool_calling", pa.bool_()),
+        ("structured_output", pa.bool_()),
+        ("regions", pa.list_(pa.string())),
+    ]
+)
+
+# The team catalog the last build priced with (its absolute path), replaced by each build:
+# one row, none when the build used published prices only. `routeledger whatif` reads it.
+BUILD_CATALOG_SCHEMA = pa.schema([("catalog_path", pa.string())])
+
 MODEL_MAP_SCHEMA = pa.schema(
     [
         ("provider", pa.string()),
@@ -213,6 +230,8 @@ SOURCES = frozenset(
         "raw.prices",
         "raw.price_uplifts",
         "raw.model_map",
+        "raw.model_capabilities",
+        "raw.build_catalog",
         "raw.billing_lines",
         "raw.billing_usage",
         "raw.fx_rates",
@@ -232,6 +251,8 @@ def create_empty(con: duckdb.DuckDBPyConnection) -> None:
         ("raw.prices", PRICES_SCHEMA),
         ("raw.price_uplifts", PRICE_UPLIFTS_SCHEMA),
         ("raw.model_map", MODEL_MAP_SCHEMA),
+        ("raw.model_capabilities", MODEL_CAPABILITIES_SCHEMA),
+        ("raw.build_catalog", BUILD_CATALOG_SCHEMA),
         ("raw.fx_rates", FX_RATES_SCHEMA),
         ("raw.policy_limits", POLICY_LIMITS_SCHEMA),
         ("raw.policy_lists", POLICY_LISTS_SCHEMA),

@@ -69,6 +69,20 @@ def parse_remap(text: str) -> Remap:
     return Remap(route.strip(), provider.strip(), model.strip())
 
 
+def built_catalog(db: str | Path | None) -> Path | None:
+    """The team catalog the warehouse's last build priced with (raw.build_catalog), if it still exists."""
+    warehouse = Warehouse.at(db)
+    if not warehouse.path.exists():
+        return None
+    with warehouse.reader() as con:
+        try:
+            row = con.execute("SELECT catalog_path FROM raw.build_catalog").fetchone()
+        except duckdb.CatalogException:  # a warehouse built before builds recorded their catalog
+            return None
+    path = Path(row[0]) if row else None
+    return path if path is not None and path.is_file() else None
+
+
 def run_whatif(db: str | Path | None, week: date, book: PriceBook, remaps: list[Remap]) -> list[RouteWhatIf]:
     """Per route of `week`: the actual cost (the warehouse's last build) against the what-if."""
     warehouse = Warehouse.at(db)

@@ -20,7 +20,7 @@ from pipelines.build import run_build
 from pipelines.errors import UserError
 from pipelines.ingest.logs import run_ingest_logs
 from pipelines.prices import build_price_book
-from pipelines.whatif import Remap, parse_remap, run_whatif
+from pipelines.whatif import Remap, built_catalog, parse_remap, run_whatif
 from tests.conftest import ACME_CATALOG, call, run_cli, write_jsonl
 
 WEEK = date(2026, 3, 9)
@@ -87,6 +87,31 @@ def test_the_command_says_what_is_not_simulated(built, prices_yaml):
         "(total),0.012600000000000000000,0.018200000000000000000,0.005600000000000000000,,,0",
     ]
     assert "not simulated" in result.stderr
+
+
+def test_without_prices_whatif_uses_the_catalog_the_last_build_used(built):
+    """Here run from the project folder, whose pricing/catalog.yaml prices no acme model: the
+    build's own catalog (ACME_CATALOG, recorded in raw.build_catalog) re-prices at the actual."""
+    assert built_catalog(built) == (built.parent / "catalog.yaml").resolve()
+    result = run_cli("whatif", "--db", str(built), "--week", "2026-W11", "--format", "csv")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[1:] == [
+        "rag,0.002800000000000000000,0.002800000000000000000,0E-21,0.002800000,0.002800000,0",
+        "support_faq,0.009800000000000000000,0.009800000000000000000,0E-21,0.004900000,0.004900000,0",
+        "(total),0.012600000000000000000,0.012600000000000000000,0E-21,,,0",
+    ]
+
+
+def test_a_recorded_catalog_that_is_gone_or_no_warehouse_means_the_default(tmp_path):
+    db = tmp_path / "warehouse.duckdb"
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text(ACME_CATALOG)
+    run_ingest_logs(db, [str(write_jsonl(tmp_path / "calls.jsonl", CALLS[:1]))])
+    run_build(db, catalog)
+    assert built_catalog(db) == catalog.resolve()
+    catalog.unlink()
+    assert built_catalog(db) is None
+    assert built_catalog(tmp_path / "missing.duckdb") is None
 
 
 @pytest.mark.parametrize("text", ["support_faq", "support_faq=m-large", "=acme/m", "faq=acme/"])

@@ -198,11 +198,40 @@ class CatalogPrice(_Strict):
         return tiers
 
 
+class Capabilities(_Strict):
+    """What the model can do, as its provider publishes it; a capability not given is unknown.
+
+    Routes may require them (pricing/policy.yaml `requires:`, marts.policy_violations).
+    """
+
+    context_window: int | None = Field(default=None, gt=0, le=MAX_TOKENS)  # input + output tokens
+    tool_calling: bool | None = None
+    structured_output: bool | None = None
+    regions: list[str] | None = None  # where the model may run; matched with the calls' logged region
+
+    @field_validator("tool_calling", "structured_output", mode="before")
+    @classmethod
+    def _strict_bool(cls, value: object) -> object:
+        if value is not None and not isinstance(value, bool):
+            raise ValueError("write true or false")
+        return value
+
+    @field_validator("regions")
+    @classmethod
+    def _lower_regions(cls, values: list[str] | None) -> list[str] | None:
+        if values is None:
+            return None
+        if not values:
+            raise ValueError("names no region; leave regions out when they are not known")
+        return sorted({_name(v) for v in values})
+
+
 class CatalogModel(_Strict):
     provider: str = Field(min_length=1)
     model: str = Field(min_length=1)
     aliases: list[str] = []
     tier: Literal["low", "balanced", "premium"] | None = None
+    capabilities: Capabilities | None = None
     # Empty: the entry only names a tier or aliases, and the published prices apply.
     prices: list[CatalogPrice] = []
 

@@ -6,7 +6,10 @@
 --     - accepted_values:
 --         column: rule
 --         values: [max_retries_per_action, max_tool_calls_per_action, max_input_tokens_per_call,
---                  max_output_tokens_per_call, allowed_tiers, allowed_models]
+--                  max_output_tokens_per_call, allowed_tiers, allowed_models,
+--                  requires_tool_calling, requires_structured_output, requires_context_window,
+--                  requires_region, requires_tool_calling_unknown, requires_structured_output_unknown,
+--                  requires_context_window_unknown, requires_region_unknown]
 --     - accepted_range: {columns: [offending], min: 0}
 --
 -- One row per (week, route, rule) for the policy rules that look at single actions and
@@ -20,6 +23,18 @@
 --   allowed_tiers              actual = offending calls: on a model whose catalog tier is
 --                              not listed (or that has no tier)
 --   allowed_models             actual = offending calls: on a logged model not listed
+--   requires_tool_calling, requires_structured_output
+--                              actual = offending calls: on a priced model whose catalog
+--                              capabilities (raw.model_capabilities) state false
+--   requires_context_window    actual = offending calls: on a priced model whose stated
+--                              context_window is below the policy's minimum
+--   requires_region            actual = offending calls: logged in a region not allowed; or,
+--                              with no logged region, on a model whose stated regions
+--                              include no allowed one
+--   <rule>_unknown             actual = calls the rule cannot judge: the priced model (or
+--                              an unpriced call) states nothing on the capability; for
+--                              requires_region, no logged region and stated regions that
+--                              are neither all allowed nor none allowed (or none stated)
 -- Response-cache hits reach no model: they are left out of the token caps and the lists.
 with
 
@@ -39,6 +54,19 @@ lists as (
     select * from raw.policy_lists
 ),
 
+capabilities as (
+    select * from raw.model_capabilities
+),
+
+allowed_regions as (
+    select
+        route,
+        list(value) as regions
+    from lists
+    where rule = 'requires_region'
+    group by route
+),
+
 action_calls as (
     select
         actions.week,
@@ -46,6 +74,9 @@ action_calls as (
         calls.action_id,
         calls.model,
         calls.model_tier,
+        calls.price_provider,
+        calls.price_model,
+        nullif(lower(trim(calls.region)), '') as region,
         calls.call_role,
         calls.tool_calls,
         calls.input_tokens,
@@ -129,6 +160,47 @@ list_checks as (
     group by action_calls.week, action_calls.route, limits.rule
 ),
 
+capability_calls as (
+    select
+        action_calls.week,
+        action_calls.route,
+        limits.rule,
+        case limits.rule
+            when 'requires_tool_calling' then capabilities.tool_calling
+            when 'requires_structured_output' then capabilities.structured_output
+            when 'requires_context_window' then capabilities.context_window >= limits.limit_value
+            when 'requires_region'
+                then case
+                        when action_calls.region is not null
+                            then coalesce(list_contains(allowed_regions.regions, action_calls.region), false)
+                        when list_has_all(allowed_regions.regions, capabilities.regions) then true
+                        when not list_has_any(allowed_regions.regions, capabilities.regions) then false
+                    end
+        end as meets
+    from action_calls
+    inner join limits
+        on limits.scope = action_calls.route
+        and limits.rule in (
+            'requires_tool_calling', 'requires_structured_output', 'requires_context_window', 'requires_region'
+        )
+    left join capabilities
+        on capabilities.provider = action_calls.price_provider
+        and capabilities.model = action_calls.price_model
+    left join allowed_regions on allowed_regions.route = action_calls.route
+    where not action_calls.is_response_cache_hit
+),
+
+capability_checks as (
+    select
+        week,
+        route,
+        rule,
+        count(*) filter (where meets = false) as offending,
+        count(*) filter (where meets is null) as unknown
+    from capability_calls
+    group by week, route, rule
+),
+
 final as (
     select
         week,
@@ -156,6 +228,24 @@ final as (
         cast(offending as bigint) as offending,
         offending_unit
     from list_checks
+    union all
+    select
+        week,
+        route,
+        rule,
+        cast(offending as decimal(38, 9)) as actual_value,
+        cast(offending as bigint) as offending,
+        'calls' as offending_unit
+    from capability_checks
+    union all
+    select
+        week,
+        route,
+        rule || '_unknown' as rule,
+        cast(unknown as decimal(38, 9)) as actual_value,
+        cast(unknown as bigint) as offending,
+        'calls' as offending_unit
+    from capability_checks
 )
 
 select * from final

@@ -15,6 +15,12 @@
 --   max_output_tokens_per_call, allowed_tiers, allowed_models
 --                            intermediate.int_policy_call_checks: at least one action or
 --                            call over the limit (offending counts them)
+--   requires_tool_calling, requires_structured_output, requires_context_window,
+--   requires_region          intermediate.int_policy_call_checks: calls on a priced model
+--                            the catalog states lacks the capability, or logged outside
+--                            the allowed regions (actual = offending calls)
+--   <rule>_unknown           the same rules' calls on a model that states nothing on the
+--                            capability: always a warning (actual = those calls)
 --   lifecycle                a deprecated route that still has actions (actual = actions)
 -- Limits and actuals are shown to 9 decimals; the comparison uses the exact values. A
 -- route-week without a completed action has no cost per completed action, so only the
@@ -95,12 +101,12 @@ call_violations as (
         call_checks.actual_value,
         call_checks.offending,
         call_checks.offending_unit,
-        limits.severity,
+        if(ends_with(call_checks.rule, '_unknown'), 'warning', limits.severity) as severity,
         limits.policy_version
     from call_checks
     inner join limits
         on limits.scope = call_checks.route
-        and limits.rule = call_checks.rule
+        and limits.rule = regexp_replace(call_checks.rule, '_unknown$', '')
     where call_checks.offending > 0
 ),
 
