@@ -105,44 +105,27 @@ def route_trend(snapshot: Snapshot) -> pl.DataFrame:
     return _frame(snapshot.path, ROUTE_TREND, ())
 
 
-# --- restatements: the week's figures as the build before this one published them --------------------
+# --- restatements: the week's figures against the latest earlier build that covered it ----------------
 
-WEEK_TOTALS = "SELECT sum(cost_usd), sum(actions) FROM marts.route_weekly WHERE week = ?"
-
-
-@dataclass(frozen=True)
-class Restatement:
-    earlier: Snapshot  # the build before the one shown
-    cost_before_usd: object  # Decimal; None when that build had no data for the week
-    cost_now_usd: object
-    actions_before: int | None
-    actions_now: int | None
+RESTATEMENT = """
+SELECT previous_build_id, previous_built_at, cost_before_usd, cost_usd, cost_change_usd, actions_before, actions,
+       actions_change, completed_actions_before, completed_actions, cost_per_completed_action_before_usd,
+       cost_per_completed_action_usd, cost_per_completed_action_change_usd
+FROM marts.week_restatements
+WHERE week = ? AND is_restated
+"""
 
 
-def restatement(snapshot: Snapshot, week: date) -> Restatement | None:
-    """How this build changed `week`'s spend or actions against the build published before it, if it did.
+def restatement(snapshot: Snapshot, week: date) -> dict | None:
+    """How this build changed `week`'s headline figures against the latest earlier build, if it did.
 
-    Late logs, a restated bill or a catalog correction change a past week's figures; the snapshot
-    of the previous build (kept a while after a new one is published) says what they were.
+    Late logs, a restated bill or a catalog correction change a past week's figures;
+    marts.week_restatements says against which build and by how much. None when it did not.
     """
-    earlier_path = next(
-        (p for p in Warehouse.at().snapshots() if str(p) != snapshot.path and _older(p, snapshot)), None
-    )
-    if earlier_path is None:
+    if not has(snapshot, "marts.week_restatements"):
         return None
-    try:
-        earlier = _snapshot_meta(str(earlier_path), _file_stamp(earlier_path))
-        before = _rows(earlier.path, WEEK_TOTALS, (week,))[0]
-    except (duckdb.Error, OSError):
-        return None  # pruned or unreadable: nothing to compare with
-    now = _rows(snapshot.path, WEEK_TOTALS, (week,))[0]
-    if before == now:
-        return None
-    return Restatement(earlier, before[0], now[0], before[1], now[1])
-
-
-def _older(path: Path, snapshot: Snapshot) -> bool:
-    return path.stat().st_mtime_ns < Path(snapshot.path).stat().st_mtime_ns
+    restated = _frame(snapshot.path, RESTATEMENT, (week,))
+    return restated.row(0, named=True) if restated.height else None
 
 
 # --- which marts this snapshot holds: a page whose mart is missing says what to run -----------------
@@ -157,27 +140,22 @@ def has(snapshot: Snapshot, table: str) -> bool:
 
 # --- Weekly review -----------------------------------------------------------------------------------
 
-# The week's headline figures, and the week before's, from the route-weeks: counts and money add up;
-# a rate is its numerator (rate x denominator, as route_weekly defines it) over its denominator.
+# The week's headline figures and their changes, and the week before's figures (marts.review_weekly).
 WEEK_KPIS = """
-SELECT week,
-       sum(cost_usd) AS cost_usd,
-       sum(actions) AS actions,
-       sum(completed_actions) AS completed_actions,
-       cast(sum(cost_usd) / nullif(sum(completed_actions), 0) AS DECIMAL(38, 9)) AS cost_per_completed_action_usd,
-       sum(completed_actions) / sum(actions) AS completion_rate,
-       sum(fallback_rate * actions) / sum(actions) AS fallback_rate,
-       sum(retry_rate * actions) / sum(actions) AS retry_rate,
-       sum(cached_input_tokens) / nullif(sum(input_tokens), 0) AS cached_token_share,
-       sum(cache_savings_usd) AS cache_savings_usd,
-       max(p95_latency_ms) AS p95_latency_ms,
-       sum(premium_share * calls) / sum(calls) AS premium_share,
-       sum(unpriced_calls) AS unpriced_calls
-FROM marts.route_weekly
+SELECT *
+FROM marts.review_weekly
 WHERE week IN (?, ? - INTERVAL 7 DAY)
-GROUP BY week
 ORDER BY week DESC
 """
+
+
+def change_of(column: str) -> str:
+    """The marts.review_weekly column holding `column`'s change against the week before."""
+    for unit in ("_usd", "_ms"):
+        if column.endswith(unit):
+            return column.removesuffix(unit) + "_change" + unit
+    return column + "_change"
+
 
 # One row per route of the week with its last 8 weeks of cost per completed action (oldest first).
 ROUTE_HEALTH = """
@@ -195,18 +173,20 @@ WHERE week = ?
 ORDER BY cost_usd DESC NULLS LAST, route
 """
 
-# Routes by their spend change against the week before, largest change in size first.
+# Routes by their spend change against the week before (marts.spend_deltas), largest change in size first.
 MOVERS = """
-WITH this_week AS (SELECT * FROM marts.route_weekly WHERE week = ?),
-last_week AS (SELECT * FROM marts.route_weekly WHERE week = ? - INTERVAL 7 DAY)
-SELECT route,
-       coalesce(last_week.cost_usd, 0) AS cost_prev_usd,
-       coalesce(this_week.cost_usd, 0) AS cost_usd,
-       coalesce(this_week.cost_usd, 0) - coalesce(last_week.cost_usd, 0) AS delta_usd,
+SELECT deltas.route,
+       deltas.spend_prev_usd AS cost_prev_usd,
+       deltas.spend_curr_usd AS cost_usd,
+       deltas.delta_usd,
        last_week.cost_per_completed_action_usd AS cost_per_completed_action_prev_usd,
        this_week.cost_per_completed_action_usd
-FROM this_week FULL JOIN last_week USING (route)
-ORDER BY abs(delta_usd) DESC, route
+FROM marts.spend_deltas AS deltas
+LEFT JOIN marts.route_weekly AS this_week ON this_week.week = deltas.week AND this_week.route = deltas.route
+LEFT JOIN marts.route_weekly AS last_week
+    ON last_week.week = deltas.week - INTERVAL 7 DAY AND last_week.route = deltas.route
+WHERE deltas.week = ? AND deltas.grain = 'route'
+ORDER BY abs(deltas.delta_usd) DESC, deltas.route
 LIMIT 10
 """
 

@@ -103,6 +103,24 @@ def money(value: object) -> str:
     return f"${amount:,.0f}" if abs(amount) >= 100 else f"${amount:,.4f}" if abs(amount) < 1 else f"${amount:,.2f}"
 
 
+def signed_money(change: object) -> str:
+    """A change in dollars with its sign: +$0.0014, -$12.50."""
+    if change is None:
+        return "—"
+    return ("+" if change >= 0 else "-") + money(abs(change))
+
+
+def restatement_note(restated: dict, build_id: str) -> str:
+    """What build `build_id` changed in a week (a row of marts.week_restatements), for the page and the report."""
+    return (
+        f"This week was restated by build {build_id}: spend {money(restated['cost_before_usd'])} → "
+        f"{money(restated['cost_usd'])} ({signed_money(restated['cost_change_usd'])}), actions "
+        f"{restated['actions_before']:,} → {restated['actions']:,} ({restated['actions_change']:+,}), against build "
+        f"{restated['previous_build_id']} ({restated['previous_built_at']:%Y-%m-%d %H:%M} UTC). "
+        "Late logs, a restated bill or a price correction do this."
+    )
+
+
 def latency(ms: float | None) -> str:
     """Milliseconds as people read them: 850 ms, 15.2 s, 9.6 min."""
     if ms is None:

@@ -42,9 +42,10 @@ def page_queries(data, snapshot) -> dict[str, list[tuple[str, tuple]]]:
 
     review = present(
         ("marts.route_weekly", data.WEEKS, ()),
-        ("marts.route_weekly", data.WEEK_KPIS, (week, week)),
+        ("marts.review_weekly", data.WEEK_KPIS, (week, week)),
+        ("marts.week_restatements", data.RESTATEMENT, (week,)),
         ("marts.spend_deltas", data.WATERFALL, (week,)),
-        ("marts.route_weekly", data.MOVERS, (week, week)),
+        ("marts.spend_deltas", data.MOVERS, (week,)),
         ("marts.cost_regressions", data.REGRESSIONS, (week,)),
         ("marts.route_weekly", data.ROUTE_HEALTH, (week, week, week)),
         ("marts.policy_violations", data.VIOLATIONS, (week,)),

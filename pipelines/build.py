@@ -19,6 +19,7 @@ from pipelines.prices import PriceBook, Resolution, build_price_book, resolve_mo
 from pipelines.prices.billed import resolve_billed
 from pipelines.raw import (
     BUILD_CATALOG_SCHEMA,
+    BUILD_WEEK_FIGURES_DDL,
     MODEL_CAPABILITIES_SCHEMA,
     MODEL_MAP_SCHEMA,
     PRICE_UPLIFTS_SCHEMA,
@@ -58,20 +59,34 @@ def run_build(
     warehouse = Warehouse.at(db)
     with warehouse.writer("build") as con:
         con.execute("SET preserve_insertion_order = false")
+        built_at = datetime.now(UTC)
+        build_id = built_at.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(4)
         con.execute("BEGIN TRANSACTION")
         try:
             resolutions, built = build_models(con, book, ordered, on_built, fx_rates=rates, policy=policy)
             audited = audits.run(con, checks, on_audit)
+            record_week_figures(con, build_id, built_at)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
-        built_at = datetime.now(UTC)
-        build_id = built_at.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(4)
         tables = [m.name for m in ordered if m.layer == "marts" and m.materialized == "table"]
         snapshot = warehouse.publish(con, tables, build_id, built_at)
     unpriced = sum(1 for r in resolutions if r.price_model is None)
     return BuildResult(build_id, built_at, built, audited, snapshot, unpriced)
+
+
+def record_week_figures(con: duckdb.DuckDBPyConnection, build_id: str, built_at: datetime) -> None:
+    """Keep this build's weekly headline figures in raw.build_week_figures, for later builds to compare with.
+
+    Runs after the models: marts.week_restatements has compared this build with the earlier ones only.
+    """
+    con.execute(
+        """INSERT INTO raw.build_week_figures
+        SELECT ?, ?, week, cost_usd, actions, completed_actions, cost_per_completed_action_usd
+        FROM marts.review_weekly""",
+        [build_id, built_at],
+    )
 
 
 def build_models(
@@ -156,6 +171,7 @@ def health_findings(db: str | Path | None, book: PriceBook) -> dict[str, list[tu
         con.execute("CREATE SCHEMA raw")
         for table in ("calls", "loads", "rejects", "billing_lines", "billing_usage"):
             con.execute(f"CREATE VIEW raw.{table} AS SELECT * FROM warehouse.raw.{table}")
+        con.execute(BUILD_WEEK_FIGURES_DDL)  # empty: a dry run has no earlier build to compare with
         build_models(con, book, models.discover())
         return {
             check: con.execute(

@@ -99,6 +99,19 @@ BILLING_USAGE_DDL = """CREATE TABLE IF NOT EXISTS raw.billing_usage (
     x_RequestCount BIGINT
 )"""
 
+# Each build's weekly headline figures (marts.review_weekly), kept across builds, so a later
+# build can say which weeks it restated (marts.week_restatements). Written by `build`.
+BUILD_WEEK_FIGURES_DDL = """CREATE TABLE IF NOT EXISTS raw.build_week_figures (
+    build_id VARCHAR NOT NULL,
+    built_at TIMESTAMPTZ NOT NULL,
+    week DATE NOT NULL,
+    cost_usd DECIMAL(38, 21),
+    actions BIGINT NOT NULL,
+    completed_actions BIGINT NOT NULL,
+    cost_per_completed_action_usd DECIMAL(38, 9),
+    PRIMARY KEY (build_id, week)
+)"""
+
 RAW_DDL = (
     "CREATE SCHEMA IF NOT EXISTS raw",
     "CREATE SEQUENCE IF NOT EXISTS raw.load_id_seq START 1",
@@ -127,6 +140,7 @@ RAW_DDL = (
     "ALTER TABLE raw.loads ADD COLUMN IF NOT EXISTS replaced_load_ids VARCHAR",
     BILLING_LINES_DDL,
     BILLING_USAGE_DDL,
+    BUILD_WEEK_FIGURES_DDL,
     """CREATE TABLE IF NOT EXISTS raw.rejects (
         load_id BIGINT NOT NULL,
         source_path VARCHAR NOT NULL,
@@ -239,6 +253,8 @@ SOURCES = frozenset(
         "raw.policy_limits",
         "raw.policy_lists",
         "raw.policy_routes",
+        # appended to by each build (pipelines/build.py record_week_figures)
+        "raw.build_week_figures",
     }
 )
 

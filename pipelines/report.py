@@ -42,7 +42,7 @@ KPIS = [
     ("Retry rate", "retry_rate", "share"),
     ("Prompt-cache share of input", "cached_token_share", "share"),
     ("Cache savings", "cache_savings_usd", "usd"),
-    ("Worst route p95 latency", "p95_latency_ms", "ms"),
+    ("Worst route p95 latency", "worst_route_p95_latency_ms", "ms"),
     ("Premium share of calls", "premium_share", "share"),
     ("Unpriced calls", "unpriced_calls", "count"),
 ]
@@ -57,6 +57,7 @@ class Review:
     movers: pl.DataFrame
     routes: pl.DataFrame
     waterfall: dict | None
+    restated: str | None = None  # what this build changed in the week against an earlier build, if anything
 
 
 def parse_week(text: str) -> date:
@@ -99,24 +100,30 @@ def collect(db: str | Path | None, week: date | None) -> Review:
         if "marts.spend_deltas" in tables:
             parts = query(data.WATERFALL, week)
             waterfall = parts.row(0, named=True) if parts.height else None
+        restated = None
+        if "marts.week_restatements" in tables:
+            rows = query(data.RESTATEMENT, week)
+            restated = frame.restatement_note(rows.row(0, named=True), build_id) if rows.height else None
         return Review(
             build_id=build_id,
             built_at=built_at,
             week=week,
             kpis=_kpis(by_week[week], by_week.get(week - timedelta(days=7))),
-            movers=query(data.MOVERS, week, week),
+            movers=query(data.MOVERS, week),
             routes=query(data.ROUTE_WEEK, week),
             waterfall=waterfall,
+            restated=restated,
         )
     finally:
         con.close()
 
 
 def _kpis(now: dict, before: dict | None) -> list[tuple[str, str, str, str]]:
+    """(label, this week, last week, change) per KPI: figures and changes as marts.review_weekly has them."""
     rows = []
     for label, column, kind in KPIS:
         value, previous = now[column], (before or {}).get(column)
-        change = None if value is None or previous is None else value - previous
+        change = now[data.change_of(column)]
         rows.append((label, _format(value, kind), _format(previous, kind), _format(change, kind, signed=True)))
     return rows
 
@@ -184,7 +191,10 @@ def render_markdown(review: Review) -> str:
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         return lines + ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
 
-    lines = [f"# {_title(review)}", "", f"From {_source(review)}.", "", "## Headline figures", ""]
+    lines = [f"# {_title(review)}", "", f"From {_source(review)}.", ""]
+    if review.restated:
+        lines += [f"> **Restated.** {review.restated}", ""]
+    lines += ["## Headline figures", ""]
     lines += table(["", "This week", "Last week", "Change"], [list(row) for row in review.kpis])
     if review.waterfall:
         lines += ["", "## What changed the spend", ""]
@@ -216,12 +226,14 @@ def render_html(review: Review) -> str:
         "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}"
         "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ddd;padding:4px 10px}"
         "td{text-align:right}td:first-child{text-align:left}th{background:#f4f4f4}.source{color:#666}"
+        ".restated{background:#fff4e5;border-left:4px solid #f0a020;padding:8px 12px}"
     )
     return (
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(_title(review))}</title>"
         f"<style>{style}</style></head><body><h1>{html.escape(_title(review))}</h1>"
         f"<p class='source'>From {html.escape(_source(review))}.</p>"
-        "<h2>Headline figures</h2>"
+        + (f"<p class='restated'><b>Restated.</b> {html.escape(review.restated)}</p>" if review.restated else "")
+        + "<h2>Headline figures</h2>"
         + table(["", "This week", "Last week", "Change"], [list(row) for row in review.kpis])
         + charts_html
         + "<h2>Top movers</h2>"

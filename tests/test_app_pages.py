@@ -121,10 +121,17 @@ def test_choosing_another_week_changes_the_review(published):
     at.selectbox(key="week").set_value(W08).run()
 
     assert metrics(at)["Spend"] == ("$0.0632", "")
-    # Top movers in W08 against an empty W07: every route's whole spend is its change.
-    movers = at.dataframe[0].value
-    assert list(movers["route"]) == ["codegen", "support_faq"]
-    assert [Decimal(str(d)) for d in movers["delta_usd"]] == [Decimal("0.058"), Decimal("0.0052")]
+    # W08 is the first week with data: no movers (marts.spend_deltas starts with the second week).
+    assert "No week before this one: nothing moved against it." in [info.value for info in at.info]
+
+
+def test_top_movers_are_the_routes_spend_changes_largest_first(published):
+    at = open_app(week="2026-02-23 (W09)")
+
+    # codegen: 0.058 in W08, none in W09; support_faq 0.0052 → 0.007; summarize new at 0.006
+    movers = table_with(at, "delta_usd")
+    assert list(movers["route"]) == ["codegen", "summarize", "support_faq"]
+    assert [Decimal(str(d)) for d in movers["delta_usd"]] == [Decimal("-0.058"), Decimal("0.006"), Decimal("0.0018")]
 
 
 def test_the_review_says_what_to_load_when_there_are_no_bills(published):
@@ -222,7 +229,7 @@ def test_a_week_a_later_build_changed_says_it_was_restated_and_by_how_much(publi
     at = open_app(week="2026-02-16 (W08)")
 
     assert [warning.value for warning in at.warning] == [
-        f"This week was restated by build {second.build_id}: spend $0.0632 → $0.0646 (+$0.0014), actions 5 → 6, "
+        f"This week was restated by build {second.build_id}: spend $0.0632 → $0.0646 (+$0.0014), actions 5 → 6 (+1), "
         f"against build {first.build_id} ({first.built_at:%Y-%m-%d %H:%M} UTC). "
         "Late logs, a restated bill or a price correction do this."
     ]

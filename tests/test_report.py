@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ACME_CATALOG, FIXTURES, run_cli
+from tests.conftest import ACME_CATALOG, FIXTURES, call, run_cli, write_jsonl
 
 TWO_WEEKS = FIXTURES / "app" / "routes_two_weeks.jsonl"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -101,3 +101,32 @@ def test_the_html_report_draws_its_chart_with_the_network_off(built, tmp_path):
         finally:
             browser.close()
     assert [url for url in requested if not url.startswith(("file:", "data:", "blob:"))] == []
+
+
+def test_a_week_a_later_build_restated_says_so_and_by_how_much(tmp_path):
+    """A late log for W08 after the first build: the second build's report of W08 says the week was restated."""
+    from pipelines.build import run_build
+    from pipelines.ingest.logs import run_ingest_logs
+
+    db = tmp_path / "data" / "warehouse.duckdb"
+    (tmp_path / "catalog.yaml").write_text(ACME_CATALOG)
+    run_ingest_logs(db, [str(TWO_WEEKS)])
+    first = run_build(db, tmp_path / "catalog.yaml")
+    # m-small, 1000 in / 100 out: (1000 · 1 + 100 · 4) / 1e6 = 0.0014, on Wednesday of W08
+    late = write_jsonl(tmp_path / "late.jsonl", [call("late-1", "act-late-1", "2026-02-18T12:00:00Z")])
+    run_ingest_logs(db, [str(late)])
+    second = run_build(db, tmp_path / "catalog.yaml")
+    out = tmp_path / "review.md"
+
+    result = run_cli("report", "--db", str(db), "--week", "2026-W08", "--format", "md", "-o", str(out))
+
+    assert result.returncode == 0, result.stderr
+    text = out.read_text()
+    assert f"From build {second.build_id}, data as of " in text
+    assert (
+        f"> **Restated.** This week was restated by build {second.build_id}: spend $0.0632 → $0.0646 (+$0.0014), "
+        f"actions 5 → 6 (+1), against build {first.build_id} ({first.built_at:%Y-%m-%d %H:%M} UTC)."
+    ) in text
+    # W09 is as the first build had it: no note
+    run_cli("report", "--db", str(db), "--week", "2026-W09", "--format", "md", "-o", str(out))
+    assert "Restated" not in out.read_text()

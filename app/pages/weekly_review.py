@@ -17,10 +17,10 @@ now, before = kpis[week], kpis.get(previous)
 
 
 def delta(column: str, kind: str) -> str | None:
-    """The change against the week before, as a KPI's delta text ('—' reads better than a made-up zero)."""
-    if before is None or now[column] is None or before[column] is None:
+    """The change against the week before (marts.review_weekly), as a KPI's delta text; None without one."""
+    change = now[data.change_of(column)]
+    if change is None:
         return None
-    change = now[column] - before[column]
     if kind == "usd":
         return f"{'+' if change >= 0 else '-'}{frame.money(abs(change))}"
     if kind == "share":
@@ -40,13 +40,7 @@ st.caption(
 )
 restated = data.restatement(snapshot, week)
 if restated:
-    change = (restated.cost_now_usd or 0) - (restated.cost_before_usd or 0)
-    st.warning(
-        f"This week was restated by build {snapshot.build_id}: spend {frame.money(restated.cost_before_usd)} → "
-        f"{frame.money(restated.cost_now_usd)} ({'+' if change >= 0 else '-'}{frame.money(abs(change))}), actions "
-        f"{restated.actions_before or 0:,} → {restated.actions_now or 0:,}, against build {restated.earlier.build_id} "
-        f"({restated.earlier.built_at:%Y-%m-%d %H:%M} UTC). Late logs, a restated bill or a price correction do this."
-    )
+    st.warning(frame.restatement_note(restated, snapshot.build_id))
 # Costs rising, rates of trouble rising, latency rising: red ("inverse"); completion and cache rising: green.
 first = st.columns(5)
 first[0].metric("Spend", frame.money(now["cost_usd"]), delta("cost_usd", "usd"), delta_color="inverse")
@@ -73,8 +67,8 @@ second[2].metric(
 second[3].metric("Cache savings", frame.money(now["cache_savings_usd"]), delta("cache_savings_usd", "usd"))
 second[4].metric(
     "Worst route p95 latency",
-    frame.latency(now["p95_latency_ms"]),
-    delta("p95_latency_ms", "ms"),
+    frame.latency(now["worst_route_p95_latency_ms"]),
+    delta("worst_route_p95_latency_ms", "ms"),
     delta_color="inverse",
     help="the highest p95 latency of the week's routes (a p95 across routes cannot be added up from them)",
 )
@@ -98,27 +92,32 @@ else:
         st.plotly_chart(charts.spend_waterfall(parts.row(0, named=True)), width="stretch")
 
 st.subheader("Top movers")
-movers = data.frame(snapshot, data.MOVERS, week, week)
-st.dataframe(
-    movers,
-    hide_index=True,
-    column_config={
-        "route": "Route",
-        "cost_prev_usd": st.column_config.NumberColumn("Last week", format="dollar"),
-        "cost_usd": st.column_config.NumberColumn("This week", format="dollar"),
-        "delta_usd": st.column_config.NumberColumn("Change", format="dollar"),
-        "cost_per_completed_action_prev_usd": st.column_config.NumberColumn("Per completed, last week", format="$%.5f"),
-        "cost_per_completed_action_usd": st.column_config.NumberColumn("Per completed, this week", format="$%.5f"),
-    },
-)
-frame.downloads(movers, f"movers-{week}")
-links = st.container(horizontal=True)
-for route in movers["route"].head(3):
-    links.page_link(
-        "pages/regression_debugger.py",
-        label=f"Debug {route} →",
-        query_params={"route": route, "week": frame.week_label(week)},
+movers = data.frame(snapshot, data.MOVERS, week)
+if movers.is_empty():
+    st.info("No week before this one: nothing moved against it.")
+else:
+    st.dataframe(
+        movers,
+        hide_index=True,
+        column_config={
+            "route": "Route",
+            "cost_prev_usd": st.column_config.NumberColumn("Last week", format="dollar"),
+            "cost_usd": st.column_config.NumberColumn("This week", format="dollar"),
+            "delta_usd": st.column_config.NumberColumn("Change", format="dollar"),
+            "cost_per_completed_action_prev_usd": st.column_config.NumberColumn(
+                "Per completed, last week", format="$%.5f"
+            ),
+            "cost_per_completed_action_usd": st.column_config.NumberColumn("Per completed, this week", format="$%.5f"),
+        },
     )
+    frame.downloads(movers, f"movers-{week}")
+    links = st.container(horizontal=True)
+    for route in movers["route"].head(3):
+        links.page_link(
+            "pages/regression_debugger.py",
+            label=f"Debug {route} →",
+            query_params={"route": route, "week": frame.week_label(week)},
+        )
 
 st.subheader("Cost regressions")
 if not data.has(snapshot, "marts.cost_regressions"):
