@@ -13,6 +13,7 @@ Run as `python -m pipelines.serve --address ADDRESS --port PORT SCRIPT`.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
@@ -97,7 +98,11 @@ def auth_problem(files: Iterable[Path]) -> str | None:
     providers = [value for value in auth.values() if isinstance(value, dict)] or [auth]
     if not any(all(provider.get(key) for key in PROVIDER_KEYS) for provider in providers):
         missing.append(" / ".join(PROVIDER_KEYS) + " (in [auth] or an [auth.<provider>] section)")
-    return f"[auth] lacks {', '.join(missing)}" if missing else None
+    if missing:
+        return f"[auth] lacks {', '.join(missing)}"
+    if importlib.util.find_spec("authlib") is None:
+        return "Authlib is not installed (st.login needs it): pip install 'routeledger[auth]'"
+    return None
 
 
 def install(hosts: Iterable[str]) -> None:

@@ -40,6 +40,17 @@ def test_complete_auth_settings_pass(tmp_path):
     assert auth_problem([secrets(tmp_path, COMPLETE)]) is None
 
 
+def test_complete_settings_without_authlib_say_what_to_install(tmp_path, monkeypatch):
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "authlib" else find_spec(name))
+
+    assert auth_problem([secrets(tmp_path, COMPLETE)]) == (
+        "Authlib is not installed (st.login needs it): pip install 'routeledger[auth]'"
+    )
+
+
 def test_a_named_provider_section_counts(tmp_path):
     text = """
 [auth]
