@@ -391,12 +391,41 @@ ORDER BY actions DESC, model_chain
 LIMIT 20
 """
 
+# Price changes of the models the route used, from its first charted week to the end of its last.
+ROUTE_PRICE_CHANGES = """
+SELECT effective_from, provider, model, service_tier, input_usd_per_mtok_before, input_usd_per_mtok,
+       output_usd_per_mtok_before, output_usd_per_mtok
+FROM marts.price_changes
+WHERE route = ? AND effective_from >= ? AND effective_from < ? + INTERVAL 7 DAY
+ORDER BY effective_from, provider, model, service_tier
+"""
+
+# What the sample's calls can be filtered by, for the route-week.
+SAMPLE_FACETS = """
+SELECT list(DISTINCT status ORDER BY status), list(DISTINCT call_role ORDER BY call_role),
+       list(DISTINCT model ORDER BY model)
+FROM marts.route_week_sample_calls
+WHERE week = ? AND route = ?
+"""
+
+# The sampled actions (one sample, or both when $3 is NULL) with at least one call whose status, call role and
+# model are among those chosen (an empty list: any), and every call of those actions.
 SAMPLE_CALLS = """
+WITH calls AS (
+    SELECT * FROM marts.route_week_sample_calls WHERE week = $1 AND route = $2
+),
+chosen AS (
+    SELECT DISTINCT sample, action_id
+    FROM calls
+    WHERE ($3 IS NULL OR sample = $3)
+      AND (len(CAST($4 AS VARCHAR[])) = 0 OR list_contains(CAST($4 AS VARCHAR[]), status))
+      AND (len(CAST($5 AS VARCHAR[])) = 0 OR list_contains(CAST($5 AS VARCHAR[]), call_role))
+      AND (len(CAST($6 AS VARCHAR[])) = 0 OR list_contains(CAST($6 AS VARCHAR[]), model))
+)
 SELECT sample, sample_rank, action_id, action_outcome, action_model_chain, action_cost_usd, call_seq, call_role,
        provider, model, model_tier, status, error_type, fallback_reason, input_tokens, cached_input_tokens,
        output_tokens, cost_usd, latency_ms
-FROM marts.route_week_sample_calls
-WHERE week = ? AND route = ?
+FROM calls JOIN chosen USING (sample, action_id)
 ORDER BY sample, sample_rank, call_seq
 """
 

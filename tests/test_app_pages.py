@@ -19,6 +19,7 @@ The latest build is "now", long after both weeks: the last complete week is W09.
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -191,6 +192,52 @@ def test_the_debugger_follows_a_route_change(published):
     at.selectbox(key="route").set_value("summarize").run()
 
     assert list(table_with(at, "action_id")["action_id"]) == ["act-sum-1"]
+
+
+def test_the_sample_filters_keep_the_actions_with_a_matching_call(published):
+    at = open_app("regression_debugger", route="support_faq", week="2026-02-16 (W08)")
+
+    # only act-faq-2 has a call that errored (faq-2a); all of its calls stay listed
+    at.multiselect(key="status").set_value(["error"]).run()
+    assert list(table_with(at, "action_id")["action_id"]) == ["act-faq-2"]
+    assert list(table_with(at, "call_seq")["status"]) == ["error", "ok"]
+
+    # retries: act-faq-2 (faq-2b) and act-faq-3 (faq-3b), and the status filter set aside
+    at.multiselect(key="status").set_value([]).run()
+    at.multiselect(key="role").set_value(["retry"]).run()
+    assert list(table_with(at, "action_id")["action_id"]) == ["act-faq-2", "act-faq-3"]
+
+    # three actions in the week: all among the 5 most expensive, none left for the random draw
+    at.selectbox(key="sample").set_value("random").run()
+    assert "No sampled action has a call matching these filters." in [info.value for info in at.info]
+
+
+def test_the_sample_filters_are_restored_from_the_url(published):
+    at = open_app("regression_debugger", route="support_faq", week="2026-02-16 (W08)", status="rate_limited")
+
+    assert at.multiselect(key="status").value == ["rate_limited"]
+    assert list(table_with(at, "action_id")["action_id"]) == ["act-faq-3"]
+
+
+def test_the_debugger_marks_a_price_change_of_the_routes_models(published, db, tmp_path):
+    """m-large (codegen's model) drops from $10 / $40 to $5 / $20 per 1M tokens on 2026-03-04, in W10."""
+    from pipelines.build import run_build
+    from pipelines.ingest.logs import run_ingest_logs
+
+    published.close()
+    later = call("gen-3", "act-gen-3", "2026-03-05T09:00:00Z", route="codegen", model="m-large")
+    run_ingest_logs(db, [str(write_jsonl(tmp_path / "w10.jsonl", [later]))])
+    run_build(db, tmp_path / "catalog.yaml")
+
+    at = open_app("regression_debugger", route="codegen", week="2026-03-02 (W10)")
+
+    prices = table_with(at, "effective_from")
+    assert list(prices["model"]) == ["m-large"]
+    assert [Decimal(str(v)) for v in prices["input_usd_per_mtok_before"]] == [Decimal("10")]
+    assert [Decimal(str(v)) for v in prices["input_usd_per_mtok"]] == [Decimal("5")]
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert [note["text"] for note in chart["layout"]["annotations"]] == ["price m-large"]
+    assert chart["layout"]["shapes"][0]["x0"].startswith("2026-03-04")
 
 
 def test_providers_shows_each_providers_share(published):

@@ -21,7 +21,7 @@ if this_week.is_empty():
     st.info(f"{route} has no actions in the week of {week:%Y-%m-%d}. Pick another week or route.")
     st.stop()
 
-# Policy versions the route ran, week by week, marked where they change.
+# Policy versions the route ran, week by week, marked where they change; and the price changes of its models.
 marks = []
 if data.has(snapshot, "marts.policy_compare"):
     versions = data.frame(snapshot, data.ROUTE_POLICY_VERSIONS, route)
@@ -30,12 +30,21 @@ if data.has(snapshot, "marts.policy_compare"):
         if previous is not None and listed != previous:
             marks.append((version_week, f"policy {listed}"))
         previous = listed
+prices = pl.DataFrame()
+if data.has(snapshot, "marts.price_changes"):
+    prices = data.frame(snapshot, data.ROUTE_PRICE_CHANGES, route, history["week"].min(), history["week"].max())
+    for change in prices.iter_rows(named=True):
+        tier = "" if change["service_tier"] == "default" else f" ({change['service_tier']})"
+        marks.append((change["effective_from"].date(), f"price {change['model']}{tier}"))
 
 st.subheader("Cost per completed action")
 st.plotly_chart(
     charts.route_history(history, "cost_per_completed_action_usd", "USD per completed action", marks),
     width="stretch",
 )
+if not prices.is_empty():
+    with st.expander(f"Price changes of the route's models in these weeks ({prices.height})"):
+        frame.table(prices, "marts.price_changes", f"price-changes-{route}")
 
 left, right = st.columns(2)
 with left:
@@ -87,8 +96,26 @@ else:
                 f"segments-{route}-{week}")  # fmt: skip
 
 st.subheader("Sample actions, call by call")
-st.caption("The week's 5 most expensive actions on the route, and 5 others drawn with a fixed seed.")
-samples = data.frame(snapshot, data.SAMPLE_CALLS, week, route)
+st.caption(
+    "The week's 5 most expensive actions on the route, and 5 others drawn with a fixed seed. Filter by sample, "
+    "or keep the actions with at least one call of the chosen status, call role and model."
+)
+statuses, roles, models = data.row(snapshot, data.SAMPLE_FACETS, week, route) or ([], [], [])
+filters = st.columns(4)
+with filters[0]:
+    sample = st.selectbox(
+        "Sample", ["most expensive", "random"], index=None, placeholder="both", bind="query-params", key="sample"
+    )
+with filters[1]:
+    status = st.multiselect("Status", statuses or [], placeholder="any", bind="query-params", key="status")
+with filters[2]:
+    role = st.multiselect("Call role", roles or [], placeholder="any", bind="query-params", key="role")
+with filters[3]:
+    model = st.multiselect("Model", models or [], placeholder="any", bind="query-params", key="model")
+samples = data.frame(snapshot, data.SAMPLE_CALLS, week, route, sample, list(status), list(role), list(model))
+if samples.is_empty():
+    st.info("No sampled action has a call matching these filters.")
+    st.stop()
 chains = samples.filter(pl.col("call_seq") == 1).select(
     "sample", "action_id", "action_outcome", "action_model_chain", "action_cost_usd"
 )
@@ -97,5 +124,5 @@ st.dataframe(
     hide_index=True,
     column_config=columns.column_config("marts.route_week_sample_calls", chains.columns),
 )
-with st.expander("Every call of these actions"):
+with st.expander(f"Every call of these {chains.height} actions ({samples.height} calls)"):
     frame.table(samples, "marts.route_week_sample_calls", f"sample-calls-{route}-{week}")
