@@ -1,6 +1,7 @@
-"""Each app page's queries, timed through app/data.py on a warehouse's published snapshot.
+"""Each app page's queries, timed through app/data.py on a warehouse's published snapshot; and each page
+loaded in headless Chromium until Streamlit has settled.
 
-    .venv/bin/python -m bench.app_pages --db PATH [--repeat K]
+    .venv/bin/python -m bench.app_pages --db PATH [--repeat K] [--no-browser] [--screenshots DIR]
 
 A page's time is all of its queries run one after another, each opening the snapshot
 read-only as the app does, with the app's cache cleared first (what a visitor waits for
@@ -8,22 +9,57 @@ on a new build). The page's p95 over K runs (default 20) against the 100 ms targ
 queries per page are the ones the page file runs on its default view; a section whose mart
 is not in the snapshot is left out, as the page leaves it out. Also reports the snapshot's
 size and the drill-down marts' row counts.
+
+`settle_times(db)` serves the app (`routeledger app`, as a user starts it) on the snapshot and
+loads every page in the Debian Chromium (playwright, as tests/test_browser.py does): the time
+from navigation to a settled page (connected, script finished, no skeleton left), on the
+first visit after the server started (cold caches: what the first visitor after a build
+waits for) and on a second visit (warm), against the 1 s target.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import math
 import os
+import signal
+import socket
+import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+import urllib.request
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
 TARGET_MS = 100.0
+SETTLED_TARGET_MS = 1000.0
 ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+# The app's pages by URL path (app/main.py's navigation), the landing page first.
+PAGE_PATHS = {
+    "Weekly review": "",
+    "Routes by week": "routes_by_week",
+    "Spend explorer": "spend_explorer",
+    "Regression debugger": "regression_debugger",
+    "Providers": "providers",
+    "Reconciliation": "reconciliation",
+    "Data health": "data_health",
+}
+# The marts the pages drill into, whose size grows with the calls.
+DRILL_DOWN_MARTS = (
+    "marts.spend_daily",
+    "marts.route_week_sample_calls",
+    "marts.route_week_model_chains",
+    "marts.route_weekly",
+    "marts.route_segment_weekly",
+    "marts.review_weekly",
+    "marts.price_changes",
+    "marts.provider_fallback_pairs",
+)
 
 
 def page_queries(data, snapshot) -> dict[str, list[tuple[str, tuple]]]:
@@ -104,6 +140,7 @@ def measure(db: Path, repeat: int = 20) -> list[str]:
     """Markdown lines: each page's p95 and median over `repeat` cold-cache runs, the snapshot's size, row counts."""
     os.environ["ROUTELEDGER_DB"] = str(db)
     logging.getLogger("streamlit").setLevel(logging.ERROR)  # bare mode: no "missing ScriptRunContext" per call
+    logging.getLogger("streamlit.runtime.caching.cache_data_api").disabled = True  # nor "No runtime found"
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     from app import data
@@ -124,11 +161,122 @@ def measure(db: Path, repeat: int = 20) -> list[str]:
         verdict = "ok" if p95(times) <= TARGET_MS else f"over {TARGET_MS:.0f} ms"
         lines.append(f"| {page} | {len(queries)} | {p95(times):.1f} | {times[len(times) // 2]:.1f} | {verdict} |")
     lines.append("")
-    for table in ("marts.spend_daily", "marts.route_week_sample_calls"):
+    for table in DRILL_DOWN_MARTS:
         if data.has(snapshot, table):
             (count,) = data.row(snapshot, f"SELECT count(*) FROM {table}")  # a constant per table, not user text
             lines.append(f"- {table}: {count:,} rows")
     return lines
+
+
+def settle_times(db: Path, screenshots: Path | None = None) -> list[tuple[str, float, float]]:
+    """(page, first visit ms, second visit ms): each page loaded in headless Chromium until settled.
+
+    Serves the app on `db`'s published snapshot on a free loopback port, for the duration of the call.
+    """
+    from playwright.sync_api import sync_playwright
+
+    if not CHROMIUM.exists():
+        raise FileNotFoundError(f"{CHROMIUM} is missing: run scripts/install-browser.sh as root")
+    times = []
+    with _served(db) as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            for visit in range(2):
+                for name, path in PAGE_PATHS.items():
+                    started = time.perf_counter()
+                    page.goto(url + path, wait_until="load")
+                    _wait_settled(page)
+                    elapsed = (time.perf_counter() - started) * 1000
+                    if visit == 0:
+                        times.append([name, elapsed, math.nan])
+                        if screenshots is not None:
+                            screenshots.mkdir(parents=True, exist_ok=True)
+                            page.screenshot(path=str(screenshots / f"{path or 'weekly_review'}.png"), full_page=True)
+                    else:
+                        next(t for t in times if t[0] == name)[2] = elapsed
+        finally:
+            browser.close()
+    return [(name, first, second) for name, first, second in times]
+
+
+def settle_lines(db: Path, screenshots: Path | None = None) -> list[str]:
+    """Markdown lines: each page's time to settled in Chromium, first and second visit, against 1 s."""
+    try:
+        times = settle_times(db, screenshots)
+    except (FileNotFoundError, ImportError) as exc:
+        return [f"Pages in Chromium: not measured ({exc})."]
+    lines = [
+        "| page | settled in Chromium, first visit ms | second visit ms | target |",
+        "|---|---:|---:|---|",
+    ]
+    for name, first, second in times:
+        verdict = "ok" if max(first, second) <= SETTLED_TARGET_MS else f"over {SETTLED_TARGET_MS:.0f} ms"
+        lines.append(f"| {name} | {first:,.0f} | {second:,.0f} | {verdict} |")
+    return lines
+
+
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@contextlib.contextmanager
+def _served(db: Path) -> Iterator[str]:
+    """`routeledger app --db DB` on a free port, in its own process group, stopped (the group) on exit."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = tempfile.NamedTemporaryFile(prefix="routeledger-app-", suffix=".log", delete=False)  # noqa: SIM115
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipelines.cli", "app", "--db", str(db), "--port", str(port)],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not _healthy(port):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"routeledger app did not start: {Path(log.name).read_text()[-2000:]}")
+            time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+        log.close()
+        Path(log.name).unlink(missing_ok=True)
+
+
+def _healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as response:
+            return response.read().decode().strip() == "ok"
+    except OSError:
+        return False
+
+
+def _wait_settled(page) -> None:
+    """Streamlit's own e2e wait (tests/test_browser.py): connected, script not running, no skeleton left."""
+    from playwright.sync_api import expect
+
+    page.wait_for_selector("[data-testid='stAppViewContainer']", state="attached", timeout=60_000)
+    page.wait_for_selector("[data-testid='stApp'][data-test-connection-state='CONNECTED']", timeout=60_000)
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=60_000)
+    expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=60_000)
 
 
 def _run_all(data, snapshot, queries: list[tuple[str, tuple]]) -> None:
@@ -148,8 +296,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.app_pages")
     parser.add_argument("--db", type=Path, required=True)
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--no-browser", action="store_true", help="skip the pages' time to settled in Chromium")
+    parser.add_argument("--screenshots", type=Path, help="save each page's first visit as DIR/<page>.png")
     args = parser.parse_args(argv)
-    print("\n".join(measure(args.db, args.repeat)))
+    lines = measure(args.db, args.repeat)
+    if not args.no_browser:
+        lines += ["", *settle_lines(args.db, args.screenshots)]
+    print("\n".join(lines))
     return 0
 
 
