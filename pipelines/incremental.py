@@ -173,6 +173,8 @@ def plan(con: duckdb.DuckDBPyConnection, ordered: list[Model], previous: dict | 
         return Plan(reason, scope, max_load_id, json.dumps(prints, sort_keys=True), catalog, prices, current)
 
     reason = _full_reason(previous, full, prints, catalog, current)
+    if reason is None and _calls_changed_behind_loads(con):
+        reason = "raw.calls does not match raw.loads (changed outside `routeledger ingest`)"
     if reason:
         return make(reason, None)
     assert previous is not None
@@ -225,6 +227,15 @@ def _full_reason(previous: dict | None, full: bool, prints: dict[str, str], cata
     if previous["catalog_fingerprint"] != catalog:
         return "the catalog's structure changed (model capabilities or policy)"
     return None
+
+
+def _calls_changed_behind_loads(con: duckdb.DuckDBPyConnection) -> bool:
+    """raw.calls no longer holds what raw.loads says was loaded (written to by something else than ingest)."""
+    calls, loaded = con.execute(
+        "SELECT (SELECT count(*) FROM raw.calls), (SELECT coalesce(sum(rows_loaded), 0) FROM raw.loads "
+        "WHERE kind = 'logs')"
+    ).fetchone()
+    return calls != loaded
 
 
 def _weeks(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> set[date]:
