@@ -94,7 +94,8 @@ def split_last_day(parquet: Path, work: Path) -> tuple[Path, Path, int, int]:
     try:
         con.execute("SET TimeZone = 'UTC'")
         source = f"read_parquet('{parquet}')"
-        last = con.execute(f"SELECT max(ts)::date FROM {source}").fetchone()[0]
+        # the last whole day (the generator's period may end with a few calls past midnight)
+        last = con.execute(f"SELECT (max(ts) - INTERVAL 1 DAY)::date FROM {source}").fetchone()[0]
         for path, condition in ((base, "<"), (day, ">=")):
             con.execute(
                 f"COPY (SELECT * FROM {source} WHERE ts {condition} ?::timestamptz) TO '{path}' "

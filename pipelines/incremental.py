@@ -11,8 +11,9 @@ the price rows. The next build compares:
   the newer loads, and by the price rows that changed (a changed, added or removed row of
   a priced model affects the weeks from its effective_from on in which that model was
   called; a changed model map row, the weeks its logged model was called in; a changed
-  regional uplift, every week from its effective_from on), widened until every action
-  that has a call in one of them has all its calls in them. The models declared
+  regional uplift, every week from its effective_from on), plus every week in which the
+  actions with a call in them have calls. Those weeks are computed from their calls and
+  every other call of the same actions, so each action is whole. The models declared
   `incremental: {by: <column>}` recompute only those weeks (DELETE + INSERT); every other
   table is rebuilt in full, views stay views.
 """
@@ -287,19 +288,24 @@ def _repriced_weeks(con: duckdb.DuckDBPyConnection) -> set[date]:
 
 
 def _whole_actions(con: duckdb.DuckDBPyConnection, weeks: set[date]) -> set[date]:
-    """The weeks widened until every action with a call in one of them has all its calls in them."""
-    weeks = set(weeks)
-    while weeks:
-        inside = Scope(tuple(weeks)).condition("ts", timestamp=True)
-        more = _weeks(
-            con,
-            f"""SELECT DISTINCT {CALL_WEEK} FROM raw.calls
-            WHERE NOT ({inside}) AND action_id IN (SELECT action_id FROM raw.calls WHERE {inside})""",
-        )
-        if not more:
-            break
-        weeks |= more
-    return weeks
+    """The weeks with calls of the actions that have a call in `weeks` (what changed for them)."""
+    if not weeks:
+        return set()
+    inside = Scope(tuple(weeks)).condition("ts", timestamp=True)
+    return weeks | _weeks(
+        con,
+        f"""SELECT DISTINCT {CALL_WEEK} FROM raw.calls
+        WHERE action_id IN (SELECT action_id FROM raw.calls WHERE {inside})""",
+    )
+
+
+def scope_calls(con: duckdb.DuckDBPyConnection, scope: Scope) -> str:
+    """A temp table of the calls an incremental build reads: those of the scope's weeks, and every
+    other call of their actions (so each action is whole); the query that reads it."""
+    inside = scope.condition("ts", timestamp=True)
+    whole = f"({inside}) OR action_id IN (SELECT action_id FROM raw.calls WHERE {inside})" if scope.weeks else "false"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE scoped_calls AS SELECT * FROM raw.calls WHERE {whole}")
+    return "select * from scoped_calls"
 
 
 def sources_read(ordered: list[Model]) -> dict[str, frozenset[str]]:

@@ -210,7 +210,7 @@ def build(
     # what an incremental model reads in place of raw.calls and the models built on it
     scoped: dict[str, str] = {}
     if scope is not None:
-        scoped["raw.calls"] = f"select * from raw.calls where {scope.condition('ts', timestamp=True)}"
+        scoped["raw.calls"] = incremental.scope_calls(con, scope)
     built = []
     for model in models:
         started = time.perf_counter()
@@ -267,8 +267,9 @@ def _build_weeks(
 def _scoped(model: Model, scoped: dict[str, str]) -> str:
     """The model's SELECT with each table it reads that has a scoped form read in that form.
 
-    The filter reaches the scan of raw.calls: its views are read as temp views of the same
-    SQL over the scope's calls, never filtered after computing every week. One SQL file per
+    The filter reaches the scan of raw.calls: the scope's calls are read once into a temp
+    table, and the views over raw.calls are read as temp views of the same SQL over it,
+    never filtered after computing every week. One SQL file per
     model still: the scoping is done here, on sqlglot's tree, not in the model.
     """
     tree = sqlglot.parse_one(model.sql, read="duckdb")
