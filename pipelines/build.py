@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from pipelines import audits, models
+from pipelines import audits, incremental, models
 from pipelines.fx import FxRates, fx_rates_table, load_fx_rates
 from pipelines.ingest.fields import quote
 from pipelines.policy import Policy, load_policy, policy_beside, policy_tables
@@ -36,6 +36,7 @@ class BuildResult:
     audits: list[audits.AuditResult]
     snapshot: Path
     unpriced_models: int
+    plan: incremental.Plan
 
 
 def run_build(
@@ -45,10 +46,14 @@ def run_build(
     on_audit: Callable[[audits.AuditResult], None] | None = None,
     fx_rates: FxRates | Path | None = None,
     policy: Policy | Path | None = None,
+    full: bool = False,
+    on_plan: Callable[[str], None] | None = None,  # the plan in one line: full (why) or incremental (weeks)
 ) -> BuildResult:
-    """Load prices, build every model and pass its audits in one transaction, then publish the marts.
+    """Load prices, build the models and pass their audits in one transaction, then publish the marts.
 
-    A failing audit (AuditsFailed) rolls everything back: the last published snapshot stays.
+    Only what changed since the last build is computed again (pipelines/incremental.py)
+    unless `full`. A failing audit (AuditsFailed) rolls everything back: the last
+    published snapshot stays, and the next build starts from the last successful one.
     """
     book = prices if isinstance(prices, PriceBook) else build_price_book(prices)
     rates = fx_rates if isinstance(fx_rates, FxRates) else load_fx_rates(fx_rates)[0]
@@ -63,9 +68,17 @@ def run_build(
         build_id = built_at.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(4)
         con.execute("BEGIN TRANSACTION")
         try:
-            resolutions, built = build_models(con, book, ordered, on_built, fx_rates=rates, policy=policy)
+            previous = incremental.last_build(con)
+            if previous is not None and not full:
+                incremental.keep_previous_prices(con)
+            resolutions = load_price_tables(con, book, fx_rates=rates, policy=policy)
+            plan = incremental.plan(con, ordered, previous, full=full)
+            if on_plan:
+                on_plan(plan.describe(ordered))
+            built = models.build(con, ordered, on_built, plan.scope)
             audited = audits.run(con, checks, on_audit)
             record_week_figures(con, build_id, built_at)
+            incremental.record(con, plan, build_id, built_at)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -73,7 +86,7 @@ def run_build(
         tables = [m.name for m in ordered if m.layer == "marts" and m.materialized == "table"]
         snapshot = warehouse.publish(con, tables, build_id, built_at)
     unpriced = sum(1 for r in resolutions if r.price_model is None)
-    return BuildResult(build_id, built_at, built, audited, snapshot, unpriced)
+    return BuildResult(build_id, built_at, built, audited, snapshot, unpriced, plan)
 
 
 def record_week_figures(con: duckdb.DuckDBPyConnection, build_id: str, built_at: datetime) -> None:
@@ -103,6 +116,14 @@ def build_models(
     The caller owns the transaction. The map holds the logged models and the models billing
     exports name (as billed); the resolutions returned are the logged ones.
     """
+    resolutions = load_price_tables(con, book, fx_rates, policy)
+    return resolutions, models.build(con, ordered, on_built)
+
+
+def load_price_tables(
+    con: duckdb.DuckDBPyConnection, book: PriceBook, fx_rates: FxRates | None = None, policy: Policy | None = None
+) -> list[Resolution]:
+    """Replace raw.model_map, raw.prices and the other tables a build derives from the catalog and policy."""
     resolutions = resolve_models(book, logged_models(con))
     logged = {(r.provider, r.model) for r in resolutions}
     billed = resolve_billed(book, [pair for pair in billed_models(con) if pair not in logged])
@@ -119,7 +140,7 @@ def build_models(
     _replace_table(con, "raw.fx_rates", fx_rates_table(fx_rates or FxRates()))
     for name, table in policy_tables(policy or Policy()).items():
         _replace_table(con, name, table)
-    return resolutions, models.build(con, ordered, on_built)
+    return resolutions
 
 
 def logged_models(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:

@@ -167,8 +167,12 @@ def build(
         typer.Option("--fx", help="Exchange rates replacing pricing/fx_rates.yaml", show_default=False, metavar="PATH"),
     ] = None,
     policy: PolicyOption = None,
+    full: Annotated[
+        bool,
+        typer.Option("--full", help="Compute every model from scratch, not only what changed since the last build"),
+    ] = False,
 ) -> None:
-    """Load prices, build every SQL model in order, audit them, publish the marts for readers."""
+    """Load prices, build the SQL models in order (only what changed, unless --full), audit, publish the marts."""
     from pipelines.build import run_build
     from pipelines.fx import load_fx_rates
     from pipelines.policy import load_policy, policy_beside
@@ -183,7 +187,9 @@ def build(
     rules = load_policy(policy_path)  # so is a broken policy
     out.print(f"policy: {policy_path or 'none (no policy.yaml beside the catalog)'}", highlight=False)
     out.print("building models")
-    result = run_build(db, book, report_built, report_audit, fx_rates=rates, policy=rules)
+    result = run_build(
+        db, book, report_built, report_audit, fx_rates=rates, policy=rules, full=full, on_plan=report_plan
+    )
     seconds = sum(a.seconds for a in result.audits)
     out.print(f"{len(result.audits)} audits passed in {seconds:.2f}s", highlight=False)
     out.print(f"published {result.snapshot} (build {result.build_id})", highlight=False)
@@ -211,9 +217,14 @@ def audit(
     out.print(f"{len(results)} audits passed in {sum(r.seconds for r in results):.2f}s", highlight=False)
 
 
+def report_plan(line: str) -> None:
+    out.print(line, highlight=False)
+
+
 def report_built(built: Built) -> None:
     rows = f"{built.rows:,} rows" if built.rows is not None else "view"
-    out.print(f"  {built.name:<40} {built.materialized:<5} {rows:>16} {built.seconds:8.2f}s", highlight=False)
+    weeks = "" if built.weeks is None else f"  ({built.weeks} week{'s' if built.weeks != 1 else ''} computed again)"
+    out.print(f"  {built.name:<40} {built.materialized:<5} {rows:>16} {built.seconds:8.2f}s{weeks}", highlight=False)
 
 
 def report_audit(result: AuditResult) -> None:

@@ -10,6 +10,8 @@ the spirit of SQLMesh's `MODEL (...)`:
     --   grain: [week, route]           # the columns that identify a row: audited unique
     --   audits:                        # blocking checks, see pipelines/audits.py
     --     - accepted_range: {columns: [fallback_rate], min: 0, max: 1}
+    --   incremental: {by: week}        # a table of calls partitioned by this date column (week or day):
+    --                                  # an incremental build recomputes only the weeks that changed
     --
     -- One row per (week, route): ...  (prose for people, after a bare `--` line)
 
@@ -32,12 +34,21 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlglot import exp
 
+from pipelines import incremental
 from pipelines.errors import UserError, first_line
 from pipelines.raw import SOURCES
 from pipelines.resources import SQL_DIR
 
 LAYERS = ("staging", "intermediate", "marts")
 HEADER_START = re.compile(r"^--\s*model:\s*$")
+
+
+class Incremental(BaseModel):
+    """How an incremental build recomputes a table: the date column whose weeks it replaces."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    by: str
 
 
 class Header(BaseModel):
@@ -50,6 +61,7 @@ class Header(BaseModel):
     audits: list[dict[str, Any]] = []
     # on_demand: too heavy for every build (a view of millions of rows); `routeledger audit` runs them
     audits_run: Literal["build", "on_demand"] = "build"
+    incremental: Incremental | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +75,7 @@ class Model:
     audits: tuple[dict[str, Any], ...] = ()
     audits_on_build: bool = True
     columns: tuple = field(default=(), compare=False)  # the column spec (columns.Column), marts only
+    incremental: str | None = None  # the date column an incremental build replaces the weeks of
 
     @property
     def layer(self) -> str:
@@ -75,6 +88,7 @@ class Built:
     materialized: str
     rows: int | None
     seconds: float
+    weeks: int | None = None  # an incremental table: the weeks computed again; None: built in full
 
 
 def discover(sql_dir: Path | None = None) -> list[Model]:
@@ -96,6 +110,8 @@ def discover(sql_dir: Path | None = None) -> list[Model]:
             raise UserError(f"{path}: reads {', '.join(unknown)}, which is neither a model nor a raw table")
         header = read_header(sql, path)
         materialized = header.materialized or ("table" if path.parent.name == "marts" else "view")
+        if header.incremental and materialized != "table":
+            raise UserError(f"{path}: model header: incremental applies to tables only; views stay views")
         columns = tuple(load_columns(path.with_suffix(".yml")))
         models[name] = Model(
             name,
@@ -107,8 +123,15 @@ def discover(sql_dir: Path | None = None) -> list[Model]:
             tuple(header.audits),
             header.audits_run == "build",
             columns,
+            header.incremental.by if header.incremental else None,
         )
-    return [models[name] for name in _order(models)]
+    ordered = [models[name] for name in _order(models)]
+    sources = incremental.sources_read(ordered)
+    for model in ordered:
+        why = incremental.check_incremental(model, sources[model.name]) if model.incremental else None
+        if why:
+            raise UserError(f"{model.path}: {why}")
+    return ordered
 
 
 def read_header(sql: str, path: Path) -> Header:
@@ -172,15 +195,31 @@ def build(
     con: duckdb.DuckDBPyConnection,
     models: list[Model],
     on_built: Callable[[Built], None] | None = None,
+    scope: incremental.Scope | None = None,
 ) -> list[Built]:
-    """Create every model in order, with its column comments. The caller owns the transaction."""
+    """Create every model in order, with its column comments. The caller owns the transaction.
+
+    With a scope (an incremental build), an incremental table that exists already has only
+    the scope's weeks replaced, computed from the calls of those weeks alone (see _scoped).
+    """
     from pipelines.columns import comment_statements
 
     for schema in sorted({m.layer for m in models}):
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    sources = incremental.sources_read(models)
+    # what an incremental model reads in place of raw.calls and the models built on it
+    scoped: dict[str, str] = {}
+    if scope is not None:
+        scoped["raw.calls"] = incremental.scope_calls(con, scope)
     built = []
     for model in models:
         started = time.perf_counter()
+        if scope is not None and model.incremental and _table_exists(con, model.name):
+            result = _build_weeks(con, model, scope, scoped, started)
+            built.append(result)
+            if on_built:
+                on_built(result)
+            continue
         kind = "TABLE" if model.materialized == "table" else "VIEW"
         other = "VIEW" if kind == "TABLE" else "TABLE"
         exists_as_other = con.execute(
@@ -197,12 +236,64 @@ def build(
             _check_columns(con, model)
             for statement in comment_statements(model.name, model.columns):
                 con.execute(statement)
+        if scope is not None and kind == "VIEW" and "raw.calls" in sources[model.name]:
+            name = "scoped_" + model.name.replace(".", "_")
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS\n{_scoped(model, scoped)}")
+            scoped[model.name] = f"select * from {name}"
         rows = con.execute(f"SELECT count(*) FROM {model.name}").fetchone()[0] if kind == "TABLE" else None
         result = Built(model.name, model.materialized, rows, time.perf_counter() - started)
         built.append(result)
         if on_built:
             on_built(result)
     return built
+
+
+def _build_weeks(
+    con: duckdb.DuckDBPyConnection, model: Model, scope: incremental.Scope, scoped: dict[str, str], started: float
+) -> Built:
+    """Replace the scope's weeks of an incremental table: DELETE them, INSERT them computed again."""
+    inside = scope.condition(model.incremental or "")
+    if scope.weeks:
+        try:
+            con.execute(f"DELETE FROM {model.name} WHERE {inside}")
+            con.execute(f"INSERT INTO {model.name}\nSELECT * FROM (\n{_scoped(model, scoped)}\n) WHERE {inside}")
+        except duckdb.Error as exc:
+            raise UserError(f"{model.path}: {first_line(exc)}") from exc
+    scoped[model.name] = f"select * from {model.name} where {inside}"
+    rows = con.execute(f"SELECT count(*) FROM {model.name}").fetchone()[0]
+    return Built(model.name, model.materialized, rows, time.perf_counter() - started, len(scope.weeks))
+
+
+def _scoped(model: Model, scoped: dict[str, str]) -> str:
+    """The model's SELECT with each table it reads that has a scoped form read in that form.
+
+    The filter reaches the scan of raw.calls: the scope's calls are read once into a temp
+    table, and the views over raw.calls are read as temp views of the same SQL over it,
+    never filtered after computing every week. One SQL file per
+    model still: the scoping is done here, on sqlglot's tree, not in the model.
+    """
+    tree = sqlglot.parse_one(model.sql, read="duckdb")
+
+    def swap(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Table) and node.db:
+            name = f"{node.db}.{node.name}".lower()
+            if name in scoped:
+                query = sqlglot.parse_one(scoped[name], read="duckdb")
+                return exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier(node.alias_or_name)))
+        return node
+
+    return tree.transform(swap).sql(dialect="duckdb")
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    schema, table = name.split(".")
+    return bool(
+        con.execute(
+            "SELECT 1 FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND schema_name = ? AND table_name = ?",
+            [schema, table],
+        ).fetchone()
+    )
 
 
 def _check_columns(con: duckdb.DuckDBPyConnection, model: Model) -> None:

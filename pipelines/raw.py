@@ -141,6 +141,20 @@ RAW_DDL = (
     BILLING_LINES_DDL,
     BILLING_USAGE_DDL,
     BUILD_WEEK_FIGURES_DDL,
+    # One row per successful build (pipelines/incremental.py): what it saw, so the next
+    # build recomputes only what changed since.
+    """CREATE TABLE IF NOT EXISTS raw.builds (
+        build_id VARCHAR PRIMARY KEY,
+        built_at TIMESTAMPTZ NOT NULL,
+        kind VARCHAR NOT NULL,                 -- full | incremental
+        full_reason VARCHAR,                   -- why full: first build, --full, sql/marts/x.sql changed...
+        weeks VARCHAR,                         -- incremental: the ISO weeks computed again (2026-W47,...)
+        max_load_id BIGINT NOT NULL,           -- the highest load_id the build saw
+        routeledger_version VARCHAR NOT NULL,
+        models_fingerprint VARCHAR NOT NULL,   -- JSON {sql/<layer>/<model>.sql: sha256 of SQL + column spec}
+        catalog_fingerprint VARCHAR NOT NULL,  -- sha256 of model capabilities and policy rows
+        prices_fingerprint VARCHAR NOT NULL    -- sha256 of prices, uplifts, model map, fx rates rows
+    )""",
     """CREATE TABLE IF NOT EXISTS raw.rejects (
         load_id BIGINT NOT NULL,
         source_path VARCHAR NOT NULL,

@@ -1,5 +1,6 @@
 -- model:
 --   materialized: table
+--   incremental: {by: week}
 --   grain: [week, route, rule]
 --   audits:
 --     - not_null: [week, route, rule, offending]

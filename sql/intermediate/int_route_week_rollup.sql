@@ -1,5 +1,6 @@
 -- model:
 --   materialized: table
+--   incremental: {by: week}
 --   grain: [grain, week, route, fallback_reason, call_role, status, provider, model, is_priced, is_response_cache_hit]
 --   audits:
 --     - accepted_values: {column: grain, values: [actions, calls, latency]}

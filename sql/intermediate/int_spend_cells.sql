@@ -1,5 +1,6 @@
 -- model:
 --   materialized: table
+--   incremental: {by: week}
 --   grain: [week, route, provider, model]
 --   audits:
 --     - not_null: [week, route, provider, model, calls, cost_usd, cost_at_prev_prices_usd]

@@ -1,4 +1,5 @@
 -- model:
+--   incremental: {by: day}
 --   grain: [day, provider, model]
 --   audits:
 --     - not_null: [day, provider, model, calls, calls_with_logged_cost, compared_calls]

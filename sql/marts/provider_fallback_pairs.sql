@@ -1,4 +1,5 @@
 -- model:
+--   incremental: {by: week}
 --   grain: [week, from_provider, to_provider]
 --   audits:
 --     - expression_is_true: fallback_calls >= 1

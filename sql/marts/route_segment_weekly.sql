@@ -1,4 +1,5 @@
 -- model:
+--   incremental: {by: week}
 --   grain: [week, route, segment_kind, segment]
 --   audits:
 --     - accepted_values: {column: segment_kind, values: [user_tier, workload_class]}

@@ -1,4 +1,5 @@
 -- model:
+--   incremental: {by: week}
 --   grain: [week, route, model_chain]
 --   audits:
 --     - expression_is_true: completed_actions <= actions

@@ -1,4 +1,5 @@
 -- model:
+--   incremental: {by: week}
 --   grain: [week, route, action_id, call_seq]
 --   audits:
 --     - accepted_values: {column: sample, values: [most expensive, random]}

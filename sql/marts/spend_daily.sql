@@ -1,4 +1,5 @@
 -- model:
+--   incremental: {by: day}
 --   grain: [day, route, provider, model, model_tier, team, project, feature, user_tier, environment]
 --   audits:
 --     - expression_is_true: completed_actions <= actions
