@@ -35,6 +35,7 @@ from sqlglot import exp
 from pipelines.errors import UserError, first_line
 from pipelines.raw import SOURCES
 from pipelines.resources import SQL_DIR
+from pipelines.spark.transpile import to_spark
 
 LAYERS = ("staging", "intermediate", "marts")
 HEADER_START = re.compile(r"^--\s*model:\s*$")
@@ -95,6 +96,7 @@ def discover(sql_dir: Path | None = None) -> list[Model]:
         if unknown:
             raise UserError(f"{path}: reads {', '.join(unknown)}, which is neither a model nor a raw table")
         header = read_header(sql, path)
+        to_spark(sql, path)  # every model runs on Spark too (`build --engine spark`): it must transpile
         materialized = header.materialized or ("table" if path.parent.name == "marts" else "view")
         columns = tuple(load_columns(path.with_suffix(".yml")))
         models[name] = Model(

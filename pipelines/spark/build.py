@@ -149,6 +149,10 @@ def build_models(
                 frame.write.mode("overwrite").parquet(path)
                 frame = spark.read.parquet(path)
                 rows = frame.count()
+            else:
+                # computed once, where first read: a view re-evaluated by each reader could break a tie
+                # (row_number over equal keys) differently for each, and its readers would disagree
+                frame = frame.cache()
         except UserError:
             raise
         except Exception as exc:  # pyspark's AnalysisException, Py4JJavaError, ...: the model's fault
