@@ -1,6 +1,6 @@
 # routeledger: the two commands of the README, and the tools around them.
 #   make demo   set up, generate demo data, ingest, build, serve http://127.0.0.1:8501
-#   make test   set up (Python packages, Chromium) and run the whole suite
+#   make test   set up (Python packages with pyspark, Chromium, Java) and run the whole suite
 #   make bench  the benchmark (BENCH_CALLS=N, default 10M); writes bench/results.md
 #   make lint   ruff on the Python, sqlfluff on sql/
 
@@ -9,7 +9,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test bench lint browser clean
+.PHONY: demo test bench lint browser java clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,11 +20,14 @@ $(INSTALLED): pyproject.toml
 demo: $(INSTALLED)
 	$(BIN)/routeledger demo
 
-test: $(INSTALLED) browser
+test: $(INSTALLED) browser java
 	$(BIN)/python -m pytest
 
 browser:
 	./scripts/install-browser.sh
+
+java:
+	./scripts/install-java.sh
 
 bench: $(INSTALLED)
 	$(BIN)/python -m bench.run

@@ -36,6 +36,13 @@ export_app = typer.Typer(help="Write the warehouse's costs in standard formats."
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(export_app, name="export")
 app.add_typer(prices_app, name="prices")
+lake_app = typer.Typer(help="The raw tables as a Parquet lake, for `build --engine spark`.", no_args_is_help=True)
+app.add_typer(lake_app, name="lake")
+
+
+class Engine(StrEnum):
+    duckdb = "duckdb"
+    spark = "spark"
 
 
 def _print_version(requested: bool) -> None:
@@ -171,8 +178,21 @@ def build(
         bool,
         typer.Option("--full", help="Compute every model from scratch, not only what changed since the last build"),
     ] = False,
+    engine: Annotated[
+        Engine, typer.Option("--engine", help="duckdb: the warehouse file; spark: the lake (--lake) on Spark")
+    ] = Engine.duckdb,
+    lake: Annotated[
+        str | None,
+        typer.Option("--lake", help="The lake `lake export` wrote (a folder or s3a:// URL)", metavar="DIR"),
+    ] = None,
+    spark_master: Annotated[
+        str, typer.Option("--spark-master", help="Spark master URL (spark://host:7077, yarn, local[4])")
+    ] = "local[*]",
 ) -> None:
     """Load prices, build the SQL models in order (only what changed, unless --full), audit, publish the marts."""
+    if engine is Engine.spark:
+        _build_on_spark(db, lake, spark_master)
+        return
     from pipelines.build import run_build
     from pipelines.fx import load_fx_rates
     from pipelines.policy import load_policy, policy_beside
@@ -198,6 +218,32 @@ def build(
             f"{result.unpriced_models} logged model(s) have no price: see `routeledger prices check`",
             highlight=False,
         )
+
+
+def _build_on_spark(db: Path | None, lake: str | None, spark_master: str) -> None:
+    from pipelines.spark.build import run_spark_build, session
+
+    if not lake:
+        raise UserError("build --engine spark needs --lake DIR (written by `routeledger lake export --to DIR`)")
+    out.print(f"building models on Spark ({spark_master}) over the lake {lake}", highlight=False)
+    result = run_spark_build(session(spark_master), lake, db, report_built, report_audit)
+    seconds = sum(a.seconds for a in result.audits)
+    out.print(f"{len(result.audits)} audits passed in {seconds:.2f}s", highlight=False)
+    out.print(f"marts written to {lake.rstrip('/')}/marts/", highlight=False)
+    out.print(f"published {result.snapshot} (build {result.build_id})", highlight=False)
+
+
+@lake_app.command("export")
+def lake_export(
+    to: Annotated[Path, typer.Option("--to", help="The lake folder (raw/ inside is replaced)", metavar="DIR")],
+    db: DbOption = None,
+) -> None:
+    """Write the warehouse's validated raw tables as Parquet (calls partitioned by day) for Spark."""
+    from pipelines.spark.lake import export
+
+    for exported in export(db, to):
+        out.print(f"{exported.table}: {exported.rows:,} rows", highlight=False)
+    out.print(f"wrote {to}/raw/ (prices and model map as of the last build)", highlight=False)
 
 
 @app.command()

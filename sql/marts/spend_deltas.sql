@@ -54,7 +54,7 @@ route_actions as (
 ),
 
 weeks as (
-    select cast(unnest(generate_series(min(week) + 7, max(week), interval 7 day)) as date) as week
+    select unnest(cast(generate_series(min(week) + 7, max(week), interval 7 day) as date[])) as week
     from route_actions
 ),
 

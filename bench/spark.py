@@ -1,0 +1,94 @@
+"""`build --engine spark` beside the DuckDB build, value for value.
+
+    .venv/bin/python -m bench.spark [--calls N] [--master local[2]]
+
+Generates an N-call demo warehouse (`routeledger demo --calls N --no-app`, default 200,000), builds it
+with DuckDB, exports the lake and builds it on Spark (`build --engine spark`, each step a fresh
+process, wall clock), then compares the two published snapshots mart by mart (exit 1 on a difference).
+`spark_vs_duckdb(calls, workdir)` is what bench/run.py can call; the work lives under
+bench/data/h-spark/ (the bench's shared data folder: only this subfolder is ours).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKDIR = ROOT / "bench" / "data" / "h-spark"
+CLI = [sys.executable, "-m", "pipelines.cli"]
+
+
+@dataclass(frozen=True)
+class SparkBench:
+    calls: int
+    master: str
+    duckdb_build_s: float
+    lake_export_s: float
+    spark_build_s: float
+    differences: list[str]
+
+    @property
+    def ratio(self) -> float:
+        return self.spark_build_s / self.duckdb_build_s
+
+
+def _timed(*args: str) -> float:
+    started = time.perf_counter()
+    subprocess.run([*CLI, *args], cwd=ROOT, check=True, capture_output=True, text=True)
+    return time.perf_counter() - started
+
+
+def spark_vs_duckdb(calls: int = 200_000, workdir: Path = WORKDIR, master: str = "local[2]") -> SparkBench:
+    """Time a DuckDB build and a Spark build of the same N-call demo; compare their marts."""
+    from pipelines.spark.compare import snapshot_differences
+    from pipelines.warehouse import Warehouse
+
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    db, spark_db, lake = workdir / "demo.duckdb", workdir / "spark.duckdb", workdir / "lake"
+    subprocess.run([*CLI, "demo", "--calls", str(calls), "--no-app", "--db", str(db)], cwd=ROOT, check=True,
+                   capture_output=True)  # fmt: skip
+    duckdb_build = _timed("build", "--db", str(db), "--prices", str(_catalog(db)))
+    export = _timed("lake", "export", "--to", str(lake), "--db", str(db))
+    spark_build = _timed(
+        "build", "--engine", "spark", "--lake", str(lake), "--spark-master", master, "--db", str(spark_db)
+    )
+    differences = snapshot_differences(Warehouse.at(db).current_snapshot(), Warehouse.at(spark_db).current_snapshot())
+    return SparkBench(calls, master, duckdb_build, export, spark_build, differences)
+
+
+def _catalog(db: Path) -> Path:
+    """The catalog the demo's build priced with (raw.build_catalog), so both builds price alike."""
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        row = con.execute("SELECT catalog_path FROM raw.build_catalog").fetchone()
+    finally:
+        con.close()
+    return Path(row[0])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=200_000)
+    parser.add_argument("--master", default="local[2]")
+    args = parser.parse_args()
+    result = spark_vs_duckdb(args.calls, master=args.master)
+    print(
+        f"{result.calls:,} calls: DuckDB build {result.duckdb_build_s:.1f}s; lake export {result.lake_export_s:.1f}s;"
+    )
+    print(f"Spark build ({result.master}) {result.spark_build_s:.1f}s = {result.ratio:.1f}x DuckDB")
+    for line in result.differences:
+        print("DIFFERENT", line)
+    sys.exit(1 if result.differences else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""Two published snapshots, mart by mart, value for value: what a Spark build must equal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from pipelines.ingest.fields import quote
+
+
+def snapshot_differences(left: Path, right: Path) -> list[str]:
+    """Every difference between two snapshots' marts: a missing table, a column or type, rows in one only."""
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"ATTACH {quote(str(left))} AS l (READ_ONLY)")
+        con.execute(f"ATTACH {quote(str(right))} AS r (READ_ONLY)")
+        tables = {
+            side: {
+                name
+                for (name,) in con.execute(
+                    "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'marts'", [side]
+                ).fetchall()
+            }
+            for side in ("l", "r")
+        }
+        problems = [f"marts.{t}: only in {left}" for t in sorted(tables["l"] - tables["r"])]
+        problems += [f"marts.{t}: only in {right}" for t in sorted(tables["r"] - tables["l"])]
+        for table in sorted(tables["l"] & tables["r"]):
+            problems += _table_differences(con, table)
+        return problems
+    finally:
+        con.close()
+
+
+def _table_differences(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    columns = {
+        side: con.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() "
+            "WHERE database_name = ? AND schema_name = 'marts' AND table_name = ? ORDER BY column_index",
+            [side, table],
+        ).fetchall()
+        for side in ("l", "r")
+    }
+    if columns["l"] != columns["r"]:
+        return [f"marts.{table}: columns differ: {columns['l']} vs {columns['r']}"]
+    problems = []
+    for one, other in (("l", "r"), ("r", "l")):
+        rows = con.execute(
+            f"SELECT count(*) FROM (FROM {one}.marts.{table} EXCEPT ALL FROM {other}.marts.{table})"
+        ).fetchone()[0]
+        if rows:
+            sample = con.execute(f"FROM {one}.marts.{table} EXCEPT ALL FROM {other}.marts.{table} LIMIT 1").fetchone()
+            problems.append(
+                f"marts.{table}: {rows} row(s) only in {'the first' if one == 'l' else 'the second'}: {sample}"
+            )
+    return problems

@@ -1,0 +1,140 @@
+"""The same models on Spark: every model transpiles, the rewritten constructs compute what DuckDB computes,
+and a Spark build of the demo publishes the marts a DuckDB build publishes, value for value.
+
+The Spark tests skip, saying why, without pyspark or Java, except under CI=true where they must run.
+"""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.errors import UserError
+from pipelines.models import discover
+from pipelines.spark.build import spark_missing
+from pipelines.spark.transpile import to_spark
+from tests.conftest import run_cli
+from tests.test_models import write_models
+
+MISSING = spark_missing()
+needs_spark = pytest.mark.skipif(
+    MISSING is not None and os.environ.get("CI") != "true", reason=f"Spark cannot run here: {MISSING}"
+)
+
+
+@pytest.fixture(scope="module")
+def spark():
+    from pipelines.spark.build import session
+
+    spark = session(
+        "local[2]", {"spark.sql.shuffle.partitions": "2", "spark.ui.enabled": "false", "spark.driver.memory": "1g"}
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    yield spark
+    spark.stop()
+
+
+def test_a_duckdb_only_function_stops_the_build_naming_the_file(tmp_path):
+    root = write_models(
+        tmp_path, {"staging.stg_a": "select call_id as id, bit_count(input_tokens) as b from raw.calls"}
+    )
+    with pytest.raises(UserError, match=r"staging/stg_a\.sql: does not transpile to Spark SQL: bit_count\(\)"):
+        discover(root)
+
+
+def test_every_model_transpiles():
+    for model in discover():
+        assert "raw__calls" not in to_spark(model.sql, model.path)  # qualified names kept unless asked
+
+
+# Each rewritten DuckDB construct, on both engines: the same values.
+CONSTRUCTS = """
+with calls as (
+    select * from (values
+        (1, timestamptz '2026-03-02 23:30:00+00', 'a', ['us', 'eu'], 'gpt-4.1-mini', 10.0),
+        (2, timestamptz '2026-03-03 00:30:00+00', 'b', ['us'], 'claude-3', 30.0),
+        (3, timestamptz '2026-03-03 01:30:00+00', 'a', cast(null as varchar[]), 'x.y', 20.0)
+    ) as t (id, ts, tag, regions, model, latency_ms)
+),
+per_call as (
+    select
+        id,
+        epoch_us(ts) as us,
+        hour(timezone('America/New_York', ts)) as local_hour,
+        list_has_all(['us', 'eu', 'apac'], regions) as all_allowed,
+        list_has_any(['eu'], regions) as any_eu,
+        to_json(tag) as tag_json,
+        cast(json_object('ModelId', model, 'Tag', tag) as varchar) as details,
+        model glob 'gpt-*' as is_gpt,
+        model glob 'x.?' as is_x
+    from calls
+),
+agg as (
+    select
+        0 as id,
+        string_agg(distinct tag, ', ' order by tag) as tags,
+        quantile_cont(latency_ms, 0.5) as p50_latency_ms
+    from calls
+)
+select * from per_call
+union all by name
+select * from agg
+"""
+
+
+@needs_spark
+def test_rewritten_constructs_compute_what_duckdb_computes(spark):
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    expected = con.execute(f"select * from ({CONSTRUCTS}) order by id").fetchall()
+    actual = [tuple(r) for r in spark.sql(to_spark(CONSTRUCTS, Path("constructs.sql"))).orderBy("id").collect()]
+    assert actual == expected
+    # by hand: 2026-03-02 23:30 UTC is 18:30 in New York (EST); us and eu are allowed, eu is among them
+    assert expected[1][2:6] == (18, True, True, '"a"')
+    assert expected[1][6:9] == ('{"ModelId":"gpt-4.1-mini","Tag":"a"}', True, False)
+    assert expected[3][3:5] == (None, None)  # no regions: NULL, not false
+    assert expected[0][-2:] == ("a, b", 20.0)  # the distinct tags in order; the median of 10, 20, 30
+
+
+@needs_spark
+def test_a_spark_build_of_the_demo_publishes_the_duckdb_builds_marts(spark, demo_db, tmp_path):
+    from pipelines.spark.build import run_spark_build
+    from pipelines.spark.compare import snapshot_differences
+    from pipelines.spark.lake import export
+    from pipelines.warehouse import Warehouse
+
+    lake = tmp_path / "lake"
+    exported = {e.table: e.rows for e in export(demo_db, lake)}
+    assert exported["raw.calls"] == 20_000
+    assert sorted(p.name for p in (lake / "raw" / "calls").iterdir())[0].startswith("day=2026-")
+    result = run_spark_build(spark, lake, tmp_path / "spark.duckdb")
+    assert (lake / "marts" / "route_weekly").is_dir()
+    differences = snapshot_differences(Warehouse.at(demo_db).current_snapshot(), result.snapshot)
+    assert differences == []
+
+
+def test_lake_export_refuses_a_warehouse_never_built(tmp_path):
+    from tests.conftest import call, write_jsonl
+
+    db = tmp_path / "w.duckdb"
+    log = write_jsonl(tmp_path / "calls.jsonl", [call("c1", "a1", "2026-03-02T10:00:00Z")])
+    run_cli("ingest", "logs", str(log), "--db", str(db), check=True)
+    result = run_cli("lake", "export", "--to", str(tmp_path / "lake"), "--db", str(db))
+    assert result.returncode == 2
+    assert "no build yet; run `routeledger build` first" in result.stderr
+    assert not (tmp_path / "lake" / "raw").exists()
+
+
+def test_money_is_decimal_in_the_lake(tmp_path, demo_db):
+    from pipelines.spark.lake import export
+
+    export(demo_db, tmp_path / "lake")
+    con = duckdb.connect()
+    price = con.execute(
+        f"select input_usd_per_mtok from read_parquet('{tmp_path}/lake/raw/prices/*.parquet') limit 1"
+    ).fetchone()[0]
+    assert isinstance(price, Decimal)
