@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipelines.errors import UserError
 from pipelines.ingest import logs
 from pipelines.ingest.lines import pick_lines
 from pipelines.ingest.logs import run_ingest_logs
@@ -100,3 +101,29 @@ def test_pick_lines_reads_the_lines_asked_for(tmp_path: Path):
     path.write_bytes(b"one\ntwo\nthree\nfour")  # no newline after the last line
     (source,), _ = expand([str(path)])
     assert pick_lines(source, [4, 2]) == {2: b"two", 4: b"four"}
+
+
+def test_an_ingest_needing_more_disk_than_is_free_stops_before_it_starts(tmp_path: Path, monkeypatch):
+    path = write_jsonl(tmp_path / "calls.jsonl", _lines())
+    size = path.stat().st_size
+    monkeypatch.setattr(logs.shutil, "disk_usage", lambda folder: type("Usage", (), {"free": size // 4})())
+    db = tmp_path / "w.duckdb"
+    # JSON lines need half their size: more than the quarter said free
+    with pytest.raises(UserError, match=r"needs about .* GB of disk"):
+        run_ingest_logs(db, [str(path)])
+    assert not db.exists()
+
+
+def test_duckdb_spills_beside_the_warehouse_within_its_memory_limit(tmp_path: Path, monkeypatch):
+    from pipelines.warehouse import Warehouse
+
+    db = tmp_path / "w.duckdb"
+    with Warehouse.at(db).writer("test") as con:
+        assert con.execute("SELECT current_setting('temp_directory')").fetchone()[0] == str(tmp_path / "w.duckdb.tmp")
+    monkeypatch.setenv("ROUTELEDGER_MEMORY_LIMIT", "1GiB")
+    monkeypatch.setenv("ROUTELEDGER_TEMP_DIRECTORY", str(tmp_path / "spill"))
+    with Warehouse.at(db).writer("test") as con:
+        assert con.execute("SELECT current_setting('memory_limit'), current_setting('temp_directory')").fetchone() == (
+            "1.0 GiB",
+            str(tmp_path / "spill"),
+        )
