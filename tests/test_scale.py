@@ -127,3 +127,21 @@ def test_duckdb_spills_beside_the_warehouse_within_its_memory_limit(tmp_path: Pa
             "1.0 GiB",
             str(tmp_path / "spill"),
         )
+
+
+def test_the_bench_file_with_one_percent_bad_rows_rejects_every_hundredth_line(tmp_path: Path, no_checked_path: None):
+    from bench.bad_rows import main as spoil_every_hundredth
+
+    clean = write_jsonl(tmp_path / "clean.jsonl", [call(f"c{i}", f"a{i}", TS) for i in range(1, 401)])
+    bad = tmp_path / "bad.jsonl"
+    spoil_every_hundredth(str(clean), str(bad))
+    db = tmp_path / "w.duckdb"
+    (result,), _ = run_ingest_logs(db, [str(bad)])
+    # 400 lines: 396 loaded, lines 100, 200, 300 and 400 rejected (kinds 1, 2, 3, 0 in turn)
+    assert (result.rows_loaded, result.rows_rejected) == (396, 4)
+    assert rows(db, "SELECT source_row, split_part(reason, ':', 1) FROM raw.rejects ORDER BY source_row") == [
+        (100, "ts"),
+        (200, "call_id"),
+        (300, "output_tokens"),
+        (400, "input_tokens"),
+    ]
