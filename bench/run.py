@@ -34,6 +34,7 @@ from datetime import date
 from pathlib import Path
 
 from bench import report
+from bench.bad_rows import EVERY as BAD_EVERY
 from bench.check import check_against_mart
 from bench.measure import Measurement, Step, StepFailed, measure, peak_rss_mb
 
@@ -57,6 +58,7 @@ ADAPTER_CALLS = 1_000_000
 class Inputs:
     parquet: Path
     jsonl: Path
+    jsonl_bad: Path  # the JSON lines with 1% of the rows invalid (bench/bad_rows.py)
     canonical_csv: Path  # min(N, ADAPTER_CALLS) calls
     litellm_csv: Path  # the same calls as a LiteLLM SpendLogs export
     reused: bool
@@ -69,25 +71,32 @@ def main(argv: list[str] | None = None) -> int:
     n = args.calls
     print(f"routeledger benchmark: {n:,} calls, seed {SEED}, 12 weeks to {END}", flush=True)
     inputs = prepare_inputs(n, SEED)
-    warm_page_cache([inputs.parquet, inputs.jsonl])
+    warm_page_cache([inputs.parquet, inputs.jsonl, inputs.jsonl_bad])
 
     work = DATA / f"run-{n}"
     shutil.rmtree(work, ignore_errors=True)
     (work / "logs").mkdir(parents=True)
     parquet_db = work / "warehouse-parquet" / "warehouse.duckdb"
     jsonl_db = work / "warehouse-jsonl" / "warehouse.duckdb"
+    bad_db = work / "warehouse-jsonl-bad" / "warehouse.duckdb"
     csv_dbs = {
         "canonical": work / "warehouse-csv" / "warehouse.duckdb",
         "litellm": work / "warehouse-litellm" / "w.duckdb",
     }
     outputs = {"hand-written query": work / "hand_written_query.parquet", "pandas": work / "pandas.parquet"}
-    steps = _steps(inputs, work, parquet_db, jsonl_db, outputs, args.repeat) + _adapter_steps(inputs, csv_dbs, n)
+    steps = (
+        _steps(inputs, work, parquet_db, jsonl_db, outputs, args.repeat)
+        + _bad_rows_steps(inputs, work, bad_db)
+        + _adapter_steps(inputs, csv_dbs, n)
+    )
     parent_mb = peak_rss_mb()
     measurements: dict[str, Measurement] = {}
     try:
         for step in steps:
             measurements[step.key] = measure(step, work / "logs", args.repeat, args.quiet_wait)
-        for db, expected in ((parquet_db, n), (jsonl_db, n), *((db, min(n, ADAPTER_CALLS)) for db in csv_dbs.values())):
+        expected_calls = [(parquet_db, n), (jsonl_db, n), (bad_db, n - n // BAD_EVERY)]
+        expected_calls += [(db, min(n, ADAPTER_CALLS)) for db in csv_dbs.values()]
+        for db, expected in expected_calls:
             loaded = _count_calls(db)
             if loaded != expected:
                 raise StepFailed(f"{db}: raw.calls holds {loaded:,} rows, expected {expected:,}")
@@ -152,6 +161,18 @@ def _steps(
              _strings(PYTHON, "-m", "bench.baselines", "query", parquet_db, outputs["hand-written query"])),
         Step("pandas", "pandas", "read the Parquet (18 columns) + raw.prices/model_map, compute route x week",
              _strings(PYTHON, "-m", "bench.baselines", "pandas", inputs.parquet, parquet_db, outputs["pandas"])),
+    ]  # fmt: skip
+
+
+def _bad_rows_steps(inputs: Inputs, work: Path, db: Path) -> list[Step]:
+    """The JSON lines with 1% bad rows (bench/bad_rows.py): the bare load keeps them (every field is
+    read as DuckDB guesses it), ingest rejects them, each with its line number."""
+    bare = work / "bare-jsonl-bad.duckdb"
+    return [
+        Step("bare_jsonl_bad", "bare load, JSONL with 1% bad rows", "`CREATE TABLE t AS SELECT * FROM read_json(file)`",
+             _strings(PYTHON, "-m", "bench.baselines", "bare", inputs.jsonl_bad, bare), lambda: _remove(bare)),
+        Step("ingest_jsonl_bad", "ingest, JSONL with 1% bad rows", "`routeledger ingest logs FILE --db <new db>`",
+             _strings(ROUTELEDGER, "ingest", "logs", inputs.jsonl_bad, "--db", db), lambda: _remove(db.parent)),
     ]  # fmt: skip
 
 
@@ -232,6 +253,23 @@ GENERATE = (
 )
 
 
+# Bytes per call, measured on the 10M-call run: each input file the run still has to write,
+# and the warehouses and bare-load databases of one run (Parquet, JSON lines twice, CSVs).
+BYTES_PER_CALL = {"parquet": 46, "jsonl": 790, "jsonl_bad": 790, "csv": 120, "litellm": 160}
+RUN_BYTES_PER_CALL = 600
+
+
+def check_disk(n: int, missing: list[str]) -> None:
+    """Stop before anything starts when bench/data cannot hold this run, saying how much it needs."""
+    needed = n * (RUN_BYTES_PER_CALL + sum(BYTES_PER_CALL[fmt] for fmt in missing))
+    free = shutil.disk_usage(DATA if DATA.exists() else ROOT).free
+    if needed > free:
+        raise SystemExit(
+            f"bench: {n:,} calls need about {needed / 1e9:,.0f} GB on {DATA} (input files still to write and "
+            f"the run's warehouses), {free / 1e9:,.0f} GB are free"
+        )
+
+
 def prepare_inputs(n: int, seed: int) -> Inputs:
     """The Parquet and JSONL files of n calls, written unless a previous run left them.
 
@@ -242,10 +280,12 @@ def prepare_inputs(n: int, seed: int) -> Inputs:
     paths = {
         "parquet": stem.with_suffix(".parquet"),
         "jsonl": stem.with_suffix(".jsonl"),
+        "jsonl_bad": stem.with_name(stem.name + "-bad1pct.jsonl"),
         "csv": adapter_stem.with_suffix(".csv"),
         "litellm": adapter_stem.with_name(adapter_stem.name + "-litellm.csv"),
     }
     missing = [fmt for fmt, path in paths.items() if not path.exists()]
+    check_disk(n, missing)
     started = time.perf_counter()
     for fmt, path in paths.items():
         if fmt in missing:
@@ -253,6 +293,8 @@ def prepare_inputs(n: int, seed: int) -> Inputs:
             partial = path.with_name(path.name + ".partial")
             if fmt == "litellm":  # written from the canonical CSV, generated just before
                 command = [PYTHON, "-m", "bench.litellm", str(paths["csv"]), str(partial)]
+            elif fmt == "jsonl_bad":  # written from the JSON lines, generated just before
+                command = [PYTHON, "-m", "bench.bad_rows", str(paths["jsonl"]), str(partial)]
             else:
                 calls = min(n, ADAPTER_CALLS) if fmt == "csv" else n
                 command = [PYTHON, "-c", GENERATE, str(partial), str(calls), str(seed), fmt, END.isoformat()]
@@ -263,6 +305,7 @@ def prepare_inputs(n: int, seed: int) -> Inputs:
     return Inputs(
         paths["parquet"],
         paths["jsonl"],
+        paths["jsonl_bad"],
         paths["csv"],
         paths["litellm"],
         reused=not missing,

@@ -124,6 +124,7 @@ class Warehouse:
                 ) from exc
             raise UserError(f"cannot open {self.path}: {first_line(exc)}") from exc
         configure(con)
+        configure_resources(con, self.path)
         return con
 
     @contextlib.contextmanager
@@ -247,6 +248,39 @@ def configure(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_progress_bar = true")
     con.execute("SET enable_progress_bar_print = false")
+
+
+# DuckDB's share of the machine's memory; the rest is left to Python (Arrow tables, the
+# CLI) and the OS page cache. Beyond it, and for sorts and joins larger than memory,
+# DuckDB spills to the temp directory instead of failing.
+MEMORY_SHARE = 0.7
+
+
+def configure_resources(con: duckdb.DuckDBPyConnection, db: Path) -> None:
+    """DuckDB's memory limit and the folder it spills to, for a connection to the warehouse `db`.
+
+    `ROUTELEDGER_MEMORY_LIMIT` (a DuckDB size, e.g. `8GB`) overrides the default of
+    MEMORY_SHARE of physical memory; `ROUTELEDGER_TEMP_DIRECTORY` overrides the default
+    `<warehouse>.tmp/` beside the warehouse, on the same disk as the data it spills.
+    """
+    limit = os.environ.get("ROUTELEDGER_MEMORY_LIMIT") or default_memory_limit()
+    temp = os.environ.get("ROUTELEDGER_TEMP_DIRECTORY") or str(db.with_name(db.name + ".tmp"))
+    try:
+        con.execute(f"SET memory_limit = {quote(limit)}")
+        con.execute(f"SET temp_directory = {quote(temp)}")
+    except duckdb.Error as exc:
+        raise UserError(
+            f"cannot set DuckDB's memory limit {limit!r} or temp directory {temp}: {first_line(exc)}"
+        ) from exc
+
+
+def default_memory_limit() -> str:
+    """MEMORY_SHARE of physical memory, in MB, as DuckDB reads a size."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return "80%"  # DuckDB's own default
+    return f"{int(total * MEMORY_SHARE) >> 20}MB"
 
 
 def open_snapshot(path: Path) -> duckdb.DuckDBPyConnection:

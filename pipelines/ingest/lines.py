@@ -106,6 +106,35 @@ def open_bytes(source: SourceFile) -> BinaryIO:
     return open(source.path, "rb")
 
 
+def pick_lines(source: SourceFile, wanted: list[int]) -> dict[int, bytes]:
+    """The bytes of the lines numbered `wanted` (1-based), without their line endings.
+
+    One pass over the bytes that only counts newlines, except in the blocks holding a
+    wanted line: a few bad rows of a large file are found without reading it row by row.
+    """
+    numbers = sorted(set(wanted))
+    found: dict[int, bytes] = {}
+    i, line, held = 0, 1, b""  # the next wanted number; the number of the first line in `held`
+    with _read_errors(source), open_bytes(source) as data:
+        while i < len(numbers) and (block := data.read(CHUNK_BYTES)):
+            block = held + block
+            end = block.rfind(b"\n")
+            if end < 0:
+                held = block
+                continue
+            complete, held = block[:end], block[end + 1 :]
+            count = complete.count(b"\n") + 1
+            if numbers[i] < line + count:
+                parts = complete.split(b"\n")
+                while i < len(numbers) and numbers[i] < line + count:
+                    found[numbers[i]] = parts[numbers[i] - line]
+                    i += 1
+            line += count
+        if held and i < len(numbers) and numbers[i] == line:
+            found[line] = held
+    return found
+
+
 def _scan(source: SourceFile) -> tuple[int, bool, int]:
     """(physical lines, whether any CR occurs, an upper bound of the longest line when it is over the limit)."""
     lines, has_cr, longest, run, last = 0, False, 0, 0, b"\n"

@@ -16,14 +16,18 @@ not at all, and a file whose sha256 was loaded before is skipped.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 from rich.progress import Progress
 
 from pipelines.errors import UserError
-from pipelines.ingest import adapters, readers
-from pipelines.ingest.fields import FIELD_NAMES, REQUIRED, validate_sql
+from pipelines.ingest import adapters, readers, redact
+from pipelines.ingest.fields import FIELD_NAMES, FIELDS, REQUIRED, validate_sql
+from pipelines.ingest.file_columns import record_json
+from pipelines.ingest.lines import pick_lines
 from pipelines.ingest.loads import Loader, LoadResult, RowsRejected, load_file
 from pipelines.ingest.sources import SourceFile, expand
 from pipelines.warehouse import Warehouse
@@ -45,7 +49,9 @@ def run_ingest_logs(
     columns or keys tell it; `route_from` picks an adapter's route source.
     """
     files, skipped = expand(paths)
-    with Warehouse.at(db).writer("ingest logs") as con:
+    warehouse = Warehouse.at(db)
+    check_disk_space(warehouse.path, files)
+    with warehouse.writer("ingest logs") as con:
         layouts = check_files(con, files, log_format, route_from)
         results = []
         for i, source in enumerate(files, start=1):
@@ -62,6 +68,25 @@ def run_ingest_logs(
             except UserError as exc:
                 results.append(LoadResult(source.path, source.label, "failed", error=str(exc)))
         return results, skipped
+
+
+# Bytes of warehouse (plus spill while loading) one byte of input can take, measured on the
+# demo's calls: DuckDB stores a Parquet file's calls in about its size and JSON lines or CSV
+# in a fifth of theirs; the rest is headroom for the temp directory and the WAL.
+DISK_PER_INPUT_BYTE = {"parquet": 2.0, "jsonl": 0.5, "csv": 0.5, "json": 0.5}
+
+
+def check_disk_space(db: Path, files: list[SourceFile]) -> None:
+    """Refuse, before anything loads, an ingest that would need more disk than is free."""
+    needed = sum(int(f.size_bytes * DISK_PER_INPUT_BYTE.get(f.format, 1.0)) for f in files)
+    folder = next((p for p in (db.parent, *db.parent.parents) if p.exists()), Path("."))
+    free = shutil.disk_usage(folder).free
+    if needed > free:
+        given = sum(f.size_bytes for f in files)
+        raise UserError(
+            f"{db}: this ingest needs about {needed / 1e9:,.1f} GB of disk ({given / 1e9:,.1f} GB of input)"
+            f", {free / 1e9:,.1f} GB are free on {folder}; free some space or load fewer files at once"
+        )
 
 
 def check_files(
@@ -118,7 +143,12 @@ def ingest_file(
 def _load_direct(
     con: duckdb.DuckDBPyConnection, source: SourceFile, layout: readers.Layout, load_id: int
 ) -> tuple[int, int, int, int]:
-    """Stream the file into raw.calls; any bad row or duplicate aborts (RowsRejected)."""
+    """Stream the file into raw.calls; any bad row or duplicate aborts (RowsRejected).
+
+    A canonical JSON-lines or Parquet file sets its bad rows aside instead (`_load_setting_aside`).
+    """
+    if layout.adapter == "canonical" and source.format in SETS_ASIDE:
+        return _load_setting_aside(con, source, layout, load_id)
     reading = adapters.reading(layout)
     relation, columns = reading.direct(source, layout)
     checked = validate_sql(relation, columns.raw_column, typed=columns.typed, kinds=columns.kinds)
@@ -135,14 +165,125 @@ def _load_direct(
         raise RowsRejected(str(exc)) from exc
     finally:
         con.execute("RESET preserve_insertion_order")
-    # Duplicates send the file to the checked path. Hashes make the check cheap; a hash
-    # collision only costs that detour, never a wrong result.
+    loaded = _check_no_duplicates(con, load_id)
+    return loaded, loaded, 0, 0
+
+
+# Formats whose direct load numbers the rows it sets aside: Parquet has row numbers, and a
+# JSON-lines file whose every line holds an object has one record per line (readers.line_counts).
+SETS_ASIDE = ("jsonl", "parquet")
+
+
+def _load_setting_aside(
+    con: duckdb.DuckDBPyConnection, source: SourceFile, layout: readers.Layout, load_id: int
+) -> tuple[int, int, int, int]:
+    """One pass: good rows into raw.calls, bad rows set aside with their row numbers, then rejected.
+
+    Every row goes into raw.calls in file order, a bad one under load id -load_id with its
+    reason in error_type (and blanks where a required field is missing), so the n-th row
+    of the load is the file's row n. The bad rows are then taken out, their text read
+    back (JSON lines: only those lines; Parquet: those rows), and rejected with the
+    checked path's reasons. What this pass cannot number or tell apart (a line that is not
+    an object, a value that may be a JSON object or boolean, a duplicate) rolls back to
+    the checked path.
+    """
+    relation, columns = readers.direct(source, layout)
+    relation = f"SELECT *, {readers.may_be_nested(source)} AS may_be_nested FROM ({relation})"
+    kinds = columns.kinds if source.format == "parquet" else {}  # JSON lines: see may_be_nested
+    checked = validate_sql(relation, columns.raw_column, keep=("may_be_nested",), typed=columns.typed, kinds=kinds)
+    values = ", ".join(
+        f"coalesce({f.name}, {PLACEHOLDERS[f.kind]})" if f.required else f.name
+        for f in FIELDS
+        if f.name != "error_type"
+    )
+    names = ", ".join(f.name for f in FIELDS if f.name != "error_type")
+    lines = not_objects = 0
+    con.execute("SET preserve_insertion_order = true")  # the n-th row inserted is the file's n-th
+    try:
+        if source.format == "jsonl":
+            lines, not_objects, _ = con.execute(readers.line_counts(source)).fetchone()
+        con.execute(
+            f"""INSERT INTO raw.calls ({names}, error_type, load_id)
+            SELECT {values},
+                CASE WHEN reject_reason IS NULL THEN error_type ELSE reject_reason END,
+                CASE WHEN reject_reason IS NULL THEN {load_id} ELSE -{load_id} END
+            FROM ({checked})
+            WHERE NOT may_be_nested OR error('a value may be a JSON object, array or boolean')"""
+        )
+    except duckdb.Error as exc:
+        raise RowsRejected(str(exc)) from exc
+    finally:
+        con.execute("RESET preserve_insertion_order")
+    first, read, aside = con.execute(
+        f"SELECT min(rowid), count(*), count(*) FILTER (WHERE load_id = -{load_id}) "
+        f"FROM raw.calls WHERE load_id IN ({load_id}, -{load_id})"
+    ).fetchone()
+    if source.format == "jsonl" and not not_objects and read != lines:
+        raise RowsRejected(f"read {read} records from {lines} lines")
+    if aside:
+        if not_objects:
+            raise RowsRejected("lines without an object: only the checked path numbers them")
+        con.execute(
+            f"""CREATE TEMP TABLE __aside AS
+            SELECT rowid - {first} + 1 AS source_row, error_type AS reason
+            FROM raw.calls WHERE load_id = -{load_id}"""
+        )
+        con.execute(f"DELETE FROM raw.calls WHERE load_id = -{load_id}")
+        _read_back(con, source, layout)
+        stored = redact.redacted("raw_record", source)
+        con.execute(
+            f"""CREATE TEMP TABLE __bad AS
+            SELECT source_row, reason, {stored} AS raw_record FROM __aside JOIN __texts USING (source_row)"""
+        )
+    loaded = _check_no_duplicates(con, load_id)
+    rejected, duplicate = _store_rejects(con, source, load_id) if aside else (0, 0)
+    return loaded + rejected + duplicate, loaded, rejected, duplicate
+
+
+# What a bad row set aside in raw.calls holds where a required field is missing.
+PLACEHOLDERS = {"text": "''", "timestamp": "TIMESTAMPTZ '1970-01-01 00:00:00+00'"}
+
+
+def _read_back(con: duckdb.DuckDBPyConnection, source: SourceFile, layout: readers.Layout) -> None:
+    """`__texts(source_row, raw_record)`: the text of the rows set aside, as the checked path reads it."""
+    if source.format == "parquet":
+        con.execute(
+            f"""CREATE TEMP TABLE __texts AS
+            SELECT file_row_number + 1 AS source_row, {record_json(layout.columns)} AS raw_record
+            FROM read_parquet({readers.readable_path(source.path)}, file_row_number = true)
+            WHERE file_row_number + 1 IN (SELECT source_row FROM __aside)"""
+        )
+        return
+    numbers = [row[0] for row in con.execute("SELECT source_row FROM __aside").fetchall()]
+    texts = pick_lines(source, numbers)
+    # The checked path reads CRLF as LF; any other CR it reads its own way.
+    texts = {number: text.removesuffix(b"\r") for number, text in texts.items()}
+    if len(texts) != len(numbers) or any(b"\r" in text for text in texts.values()):
+        raise RowsRejected("a line set aside holds a carriage return")
+    table = pa.table(
+        {
+            "source_row": pa.array(list(texts), pa.int64()),
+            "raw_record": pa.array([text.decode("utf-8", "replace") for text in texts.values()], pa.string()),
+        }
+    )
+    con.register("__texts_arrow", table)
+    try:
+        con.execute("CREATE TEMP TABLE __texts AS SELECT * FROM __texts_arrow")
+    finally:
+        con.unregister("__texts_arrow")
+
+
+def _check_no_duplicates(con: duckdb.DuckDBPyConnection, load_id: int) -> int:
+    """The rows of this load; a duplicate call_id sends the file to the checked path.
+
+    Hashes make the check cheap; a hash collision only costs that detour, never a wrong result.
+    """
     loaded, distinct = con.execute(
         "SELECT count(*), count(DISTINCT hash(call_id)) FROM raw.calls WHERE load_id = ?", [load_id]
     ).fetchone()
     if loaded != distinct or _collides_with_loaded(con, load_id):
         raise RowsRejected("duplicate call_id")
-    return loaded, loaded, 0, 0
+    return loaded
 
 
 def _collides_with_loaded(con: duckdb.DuckDBPyConnection, load_id: int) -> bool:
@@ -162,7 +303,6 @@ def _load_checked(
     con: duckdb.DuckDBPyConnection, source: SourceFile, layout: readers.Layout, load_id: int
 ) -> tuple[int, int, int, int]:
     """Stage the file with numbered rows; load the good ones, quarantine the rest, count duplicates."""
-    path = str(source.path)
     reading = adapters.reading(layout)
     stored = reading.redacted("raw_record", source)
     unit = "row" if source.format == "parquet" else "line"
@@ -227,6 +367,19 @@ def _load_checked(
             FROM __decided WHERE decision LIKE 'conflicts%'
         )"""
     )
+    loaded, duplicate = con.execute(
+        """SELECT count(*) FILTER (WHERE decision = 'load'), count(*) FILTER (WHERE decision = 'duplicate')
+        FROM __decided"""
+    ).fetchone()
+    rejected, seen_before = _store_rejects(con, source, load_id)
+    duplicate += seen_before
+    con.execute("RESET preserve_insertion_order")
+    return loaded + rejected + duplicate, loaded, rejected, duplicate
+
+
+def _store_rejects(con: duckdb.DuckDBPyConnection, source: SourceFile, load_id: int) -> tuple[int, int]:
+    """Reject the rows of `__bad(source_row, reason, raw_record)`: (rejected, seen in an earlier load)."""
+    path = str(source.path)
     # A file that grew since it was loaded holds its old bad lines again: rejected before
     # (same path, line, reason and text), they are duplicates now, not new rejects.
     con.execute(
@@ -238,12 +391,5 @@ def _load_checked(
         ) ORDER BY source_row""",
         [path, path],
     )
-    loaded, rejected, duplicate = con.execute(
-        f"""SELECT
-            (SELECT count(*) FROM __decided WHERE decision = 'load'),
-            (SELECT count(*) FROM raw.rejects WHERE load_id = {load_id}),
-            (SELECT count(*) FROM __decided WHERE decision = 'duplicate')"""
-    ).fetchone()
-    duplicate += con.execute("SELECT count(*) FROM __bad").fetchone()[0] - rejected
-    con.execute("RESET preserve_insertion_order")
-    return loaded + rejected + duplicate, loaded, rejected, duplicate
+    rejected = con.execute("SELECT count(*) FROM raw.rejects WHERE load_id = ?", [load_id]).fetchone()[0]
+    return rejected, con.execute("SELECT count(*) FROM __bad").fetchone()[0] - rejected

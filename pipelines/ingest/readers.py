@@ -167,6 +167,31 @@ def line_limit_check(source: SourceFile) -> str | None:
     )
 
 
+def line_counts(source: SourceFile) -> str:
+    """SQL for a JSON-lines file, failing like line_limit_check: (lines, lines not starting with `{`).
+
+    When every line starts with `{`, read_json returns one record per line, in order, or
+    fails: the n-th record it returns is line n, which is what lets the direct path
+    number the rows it sets aside without reading the file row by row.
+    """
+    reader = _line_reader(source, ", strict_mode=false", max_line_size=4 * MAX_LINE_BYTES)
+    return (
+        f"SELECT count(*), count(*) FILTER (WHERE NOT starts_with(line, '{{')), "
+        f"CASE WHEN max(strlen(line)) > {MAX_LINE_BYTES} THEN error('a line is over the limit') END "
+        f"FROM {reader}"
+    )
+
+
+def may_be_nested(source: SourceFile) -> str:
+    """SQL, on the direct JSON-lines relation: true when a value read as text may be a JSON
+    object, array or boolean, which only the checked path tells apart (its reasons differ)."""
+    if source.format != "jsonl":
+        return "false"
+    checks = [f"left({f.name}, 1) IN ('{{', '[')" for f in FIELDS]
+    checks += [f"{f.name} IN ('true', 'false')" for f in FIELDS if f.kind in ("text", "enum")]
+    return "coalesce(" + " OR ".join(checks) + ", false)"
+
+
 def stage(con: duckdb.DuckDBPyConnection, source: SourceFile, layout: Layout) -> Staged:
     """Create `__rows` and `__unreadable` for the file; see the module docstring."""
     if source.format == "jsonl":
