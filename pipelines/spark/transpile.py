@@ -21,7 +21,9 @@ from pipelines.errors import UserError, first_line
 
 
 def _call(name: str, *args: exp.Expression) -> exp.Expression:
-    return exp.Anonymous(this=name, expressions=list(args))
+    call = exp.Anonymous(this=name, expressions=list(args))
+    call.meta["spark"] = True  # already Spark's: never rewritten again
+    return call
 
 
 def _glob_regex(pattern: exp.Expression) -> exp.Expression:
@@ -62,12 +64,14 @@ def view_name(table: str) -> str:
 
 
 def _rewrite(node: exp.Expression) -> exp.Expression:
-    if isinstance(node, exp.Anonymous) and node.name.lower() in SPARK_FUNCTIONS:
+    if isinstance(node, exp.Anonymous) and node.name.lower() in SPARK_FUNCTIONS and not node.meta.get("spark"):
         return SPARK_FUNCTIONS[node.name.lower()]([a.copy() for a in node.expressions])
     if isinstance(node, exp.ArrayOverlaps):  # DuckDB's list_has_any (sqlglot writes `&&`)
         return _call("arrays_overlap", node.this, node.expression)
     if isinstance(node, exp.Glob):
         return exp.RegexpLike(this=node.this, expression=_glob_regex(node.expression))
+    if isinstance(node, exp.DayOfWeekIso):  # sqlglot writes (dayofweek % 7) + 1, which is not ISO (Monday = 1)
+        return exp.Add(this=_call("weekday", node.this), expression=exp.Literal.number(1))
     if isinstance(node, exp.PercentileCont):  # DuckDB's quantile_cont: Spark's percentile interpolates alike
         return _call("percentile", node.this, node.expression)
     if isinstance(node, exp.JSONObject):  # json_object(k, v, ...): keys in order, NULL values kept
@@ -153,7 +157,11 @@ def to_spark(sql: str, path: Path, qualified_names: bool = True) -> str:
         )
     for cte in tree.find_all(exp.CTE):
         cte.set("materialized", None)  # `AS MATERIALIZED`: a planner hint Spark does not take
-    tree = tree.transform(_rewrite)
+    for _ in range(5):  # a rewrite's new node is not walked again: repeat until nothing is left to rewrite
+        before = tree.sql()
+        tree = tree.transform(_rewrite)
+        if tree.sql() == before:
+            break
     tree = tree.transform(lambda n: _union_by_name(n) if isinstance(n, exp.Union) and n.args.get("by_name") else n)
     if not qualified_names:
         for table in tree.find_all(exp.Table):
