@@ -138,7 +138,10 @@ def _format(value: Any, kind: str, signed: bool = False) -> str:
         amount = Decimal(str(magnitude))
         return f"{sign}${amount:,.2f}" if amount >= 1 else f"{sign}${amount:,.4f}"
     if kind == "share":
-        return f"{sign}{float(magnitude) * 100:.1f} pp" if signed else f"{sign}{float(magnitude):.1%}"
+        if not signed:
+            return f"{sign}{float(magnitude):.1%}"
+        points = float(magnitude) * 100  # a change under 0.1 pp keeps two decimals: no "-0.0 pp"
+        return f"{sign}{points:.2f} pp" if points < 0.1 else f"{sign}{points:.1f} pp"
     if kind == "ms":
         return sign + frame.latency(float(magnitude))
     return f"{sign}{magnitude:,}"

@@ -24,7 +24,8 @@ def delta(column: str, kind: str) -> str | None:
     if kind == "usd":
         return f"{'+' if change >= 0 else '-'}{frame.money(abs(change))}"
     if kind == "share":
-        return f"{float(change) * 100:+.1f} pp"
+        points = float(change) * 100  # a change under 0.1 pp keeps two decimals: no "-0.0 pp"
+        return f"{points:+.2f} pp" if abs(points) < 0.1 else f"{points:+.1f} pp"
     if kind == "ms":
         return ("+" if change >= 0 else "-") + frame.latency(abs(float(change)))
     return f"{change:+,}"
