@@ -261,7 +261,11 @@ def _build_weeks(
             con.execute(f"INSERT INTO {model.name}\nSELECT * FROM (\n{_scoped(model, scoped)}\n) WHERE {inside}")
         except duckdb.Error as exc:
             raise UserError(f"{model.path}: {first_line(exc)}") from exc
-    scoped[model.name] = f"select * from {model.name} where {inside}"
+    if key := next((k for k in ("call_id", "action_id") if model.grain == (k,)), None):
+        # a table of calls or actions: those of the scope's calls (every call of their actions), as raw.calls is scoped
+        scoped[model.name] = f"select * from {model.name} where {key} in (select {key} from ({scoped['raw.calls']}))"
+    else:
+        scoped[model.name] = f"select * from {model.name} where {inside}"
     rows = con.execute(f"SELECT count(*) FROM {model.name}").fetchone()[0]
     return Built(model.name, model.materialized, rows, time.perf_counter() - started, len(scope.weeks))
 

@@ -1,4 +1,6 @@
 -- model:
+--   materialized: table      # read by most marts: computed once per build
+--   incremental: {by: week}
 --   grain: [action_id]
 --   audits_run: on_demand   # one row per action; the weekly rollup's totals are audited at every build
 --   audits:

@@ -1,4 +1,6 @@
 -- model:
+--   materialized: table      # priced once per build; every model after it reads the table
+--   incremental: {by: call_week}
 --   grain: [call_id]
 --   audits_run: on_demand   # one row per call; the weekly rollup's totals are audited at every build
 --   audits:
