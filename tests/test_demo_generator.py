@@ -309,9 +309,10 @@ def test_write_demo_lays_out_one_period_with_issues_in_the_fourth_gateway_file(t
 def test_write_calls_writes_one_clean_file_duckdb_reads(tmp_path, fmt):
     path = write_calls(tmp_path / f"calls.{fmt}", 3_000, seed=3, fmt=fmt, end=END)
     reader = {"parquet": "read_parquet", "jsonl": "read_json", "csv": "read_csv"}[fmt]
-    count, distinct, first = duckdb.execute(
-        f"SELECT count(*), count(DISTINCT call_id), min(ts::TIMESTAMPTZ) FROM {reader}('{path}')"
-    ).fetchone()
+    with duckdb.connect() as con:  # its own connection: the module's default one is shared by every test
+        count, distinct, first = con.execute(
+            f"SELECT count(*), count(DISTINCT call_id), min(ts::TIMESTAMPTZ) FROM {reader}('{path}')"
+        ).fetchone()
     assert count == distinct == 3_000
     assert first.date() >= MONDAYS[0] - timedelta(days=1)
 

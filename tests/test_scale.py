@@ -58,7 +58,8 @@ def test_bad_json_lines_are_set_aside_in_one_pass_with_their_line_numbers(tmp_pa
 def test_bad_parquet_rows_are_set_aside_in_one_pass(tmp_path: Path, no_checked_path: None):
     jsonl = write_jsonl(tmp_path / "calls.jsonl", [row for i, row in enumerate(_lines()) if i != 5])
     path = tmp_path / "calls.parquet"
-    duckdb.sql(f"COPY (SELECT * FROM read_json('{jsonl}')) TO '{path}'")
+    with duckdb.connect() as con:  # its own connection: the module's default one is shared by every test
+        con.execute(f"COPY (SELECT * FROM read_json('{jsonl}')) TO '{path}'")
     db = tmp_path / "w.duckdb"
     (result,), _ = run_ingest_logs(db, [str(path)])
     assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (9, 7, 2)
