@@ -12,38 +12,20 @@
 -- completed, and the chain of models it went through. Route, week and completion as
 -- decided in intermediate.int_actions.
 --
--- A view: millions of actions are cheap to compute on demand and slow to write on
--- every build; the weekly marts need only intermediate.int_actions.
+-- A view: intermediate.int_actions computes all but the chain of models in its one pass
+-- over the calls; ordering every action's calls for the chain is costly, so it is done
+-- here, on demand, and the models of the build read int_actions.
 with
 
 actions as (
     select * from intermediate.int_actions
 ),
 
-calls as (
-    select * from intermediate.int_call_costs
-),
-
-rolled_up as (
+chains as (
     select
         action_id,
-
-        -- calls
-        count(*) as calls,
-        count(*) filter (where call_role = 'retry') as retries,
-        count(*) filter (where call_role = 'fallback') as fallbacks,
-        count(*) filter (where call_role = 'validation') as validations,
-        count(*) filter (where status <> 'ok') as failed_calls,
-        cast(sum(tool_calls) as bigint) as tool_calls,
-        string_agg(model, ' > ' order by ts, call_id) as model_chain,
-
-        -- money
-        sum(cost_usd) as cost_usd,
-        count(*) filter (where not is_priced) as unpriced_calls,
-
-        -- timestamps
-        max(ts) as last_call_at
-    from calls
+        string_agg(model, ' > ' order by ts, call_id) as model_chain
+    from intermediate.int_call_costs
     group by action_id
 ),
 
@@ -55,13 +37,13 @@ final as (
         actions.week,
 
         -- calls
-        rolled_up.calls,
-        rolled_up.retries,
-        rolled_up.fallbacks,
-        rolled_up.validations,
-        rolled_up.failed_calls,
-        rolled_up.tool_calls,
-        rolled_up.model_chain,
+        actions.calls,
+        actions.retries,
+        actions.fallbacks,
+        actions.validations,
+        actions.failed_calls,
+        actions.tool_calls,
+        chains.model_chain,
 
         -- outcome
         actions.outcome,
@@ -71,14 +53,14 @@ final as (
         actions.has_fallback,
 
         -- money
-        rolled_up.cost_usd,
-        rolled_up.unpriced_calls,
+        actions.cost_usd,
+        actions.unpriced_calls,
 
         -- timestamps
         actions.started_at,
-        rolled_up.last_call_at
+        actions.last_call_at
     from actions
-    inner join rolled_up using (action_id)
+    inner join chains using (action_id)
 )
 
 select * from final

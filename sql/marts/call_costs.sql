@@ -26,7 +26,8 @@ actions as (
         completed as action_completed,
         has_retry as action_has_retry,
         has_fallback as action_has_fallback,
-        outcome as action_final_outcome
+        outcome as action_final_outcome,
+        first_call_id
     from intermediate.int_actions
 ),
 
@@ -72,6 +73,7 @@ final as (
         calls.web_search_calls,
 
         -- flags
+        calls.call_id = actions.first_call_id as is_first_call_of_action,
         calls.is_response_cache_hit,
         calls.is_batch,
         calls.is_long_context,

@@ -28,7 +28,7 @@ spend_deltas as (
 ),
 
 action_costs as (
-    select week, route, completed, cost_usd from marts.action_costs
+    select week, route, completed, cost_usd from intermediate.int_actions
 ),
 
 -- the standard error of each route-week's cost per completed action

@@ -34,27 +34,17 @@ actions as (
     select * from intermediate.int_actions
 ),
 
-per_action as (
-    select
-        action_id,
-        min({'ts': ts, 'version': coalesce(policy_version, 'unspecified')}).version as policy_version,
-        coalesce(sum(cost_usd), 0) as cost_usd
-    from calls
-    group by action_id
-),
-
 versioned as (
     select
-        actions.week,
-        actions.route,
-        per_action.policy_version,
-        actions.action_id,
-        actions.completed,
-        actions.has_fallback,
-        actions.has_retry,
-        per_action.cost_usd
+        week,
+        route,
+        policy_version,
+        action_id,
+        completed,
+        has_fallback,
+        has_retry,
+        coalesce(cost_usd, 0) as cost_usd
     from actions
-    inner join per_action using (action_id)
 ),
 
 side_by_side as (

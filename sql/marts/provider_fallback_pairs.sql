@@ -11,8 +11,14 @@
 -- before it) reads from '(none)'. Week: the action's week, as everywhere.
 with
 
+-- only the calls of actions with a fallback: ordering calls within every action is the
+-- costliest thing a model can ask of a build
 calls as (
-    select * from marts.call_costs
+    select calls.*
+    from marts.call_costs as calls
+    semi join intermediate.int_actions as fallen_back
+        on calls.action_id = fallen_back.action_id
+        and fallen_back.has_fallback
 ),
 
 ordered as (

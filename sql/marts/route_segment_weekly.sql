@@ -32,45 +32,16 @@
 --   p95_latency_ms over the cohort's calls, response-cache hits excluded
 with
 
-calls as (
-    select * from intermediate.int_call_costs
-),
-
 actions as (
     select * from intermediate.int_actions
 ),
 
-per_action as (
-    select
-        action_id,
-        min({'ts': ts, 'tag': coalesce(user_tier, 'unspecified')}).tag as user_tier,
-        min({'ts': ts, 'tag': coalesce(workload_class, 'unspecified')}).tag as workload_class,
-        count(*) as calls,
-        count(*) filter (where not is_priced) as unpriced_calls,
-        count(*) filter (where quality_passed) as quality_passed_calls,
-        count(*) filter (where quality_passed is not null) as quality_checked_calls,
-        coalesce(sum(cost_usd), 0) as cost_usd
-    from calls
-    group by action_id
-),
-
 segmented as (
     select
-        actions.action_id,
-        actions.week,
-        actions.route,
-        actions.completed,
-        actions.has_fallback,
-        actions.has_retry,
-        per_action.calls,
-        per_action.unpriced_calls,
-        per_action.quality_passed_calls,
-        per_action.quality_checked_calls,
-        per_action.cost_usd,
+        actions.*,
         segment_kinds.segment_kind,
-        if(segment_kinds.segment_kind = 'user_tier', per_action.user_tier, per_action.workload_class) as segment
+        if(segment_kinds.segment_kind = 'user_tier', actions.user_tier, actions.workload_class) as segment
     from actions
-    inner join per_action using (action_id)
     cross join (values ('user_tier'), ('workload_class')) as segment_kinds (segment_kind)
 ),
 
@@ -88,22 +59,37 @@ by_segment as (
         sum(unpriced_calls) as unpriced_calls,
         sum(quality_passed_calls) as quality_passed_calls,
         sum(quality_checked_calls) as quality_checked_calls,
-        sum(cost_usd) as cost_usd
+        coalesce(sum(cost_usd), 0) as cost_usd
     from segmented
     group by week, route, segment_kind, segment
 ),
 
+-- both kinds in one pass over the calls
+latency_sets as (
+    select
+        actions.week,
+        actions.route,
+        actions.user_tier,
+        actions.workload_class,
+        grouping(actions.user_tier) as is_by_workload_class,
+        quantile_cont(calls.latency_ms, 0.95) as p95_latency_ms
+    from intermediate.int_call_costs as calls
+    inner join actions on calls.action_id = actions.action_id
+    where not calls.is_response_cache_hit
+    group by grouping sets (
+        (actions.week, actions.route, actions.user_tier),
+        (actions.week, actions.route, actions.workload_class)
+    )
+),
+
 latency as (
     select
-        segmented.week,
-        segmented.route,
-        segmented.segment_kind,
-        segmented.segment,
-        quantile_cont(calls.latency_ms, 0.95) as p95_latency_ms
-    from segmented
-    inner join calls on calls.action_id = segmented.action_id
-    where not calls.is_response_cache_hit
-    group by segmented.week, segmented.route, segmented.segment_kind, segmented.segment
+        week,
+        route,
+        if(is_by_workload_class = 1, 'workload_class', 'user_tier') as segment_kind,
+        if(is_by_workload_class = 1, workload_class, user_tier) as segment,
+        p95_latency_ms
+    from latency_sets
 ),
 
 -- exact division: the cost as whole 1e-21 USD, divided in integers, rounded half up to 1e-9

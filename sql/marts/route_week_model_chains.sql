@@ -19,41 +19,15 @@
 -- '(no answer call)'.
 with
 
-calls as (
-    select * from marts.call_costs
-),
-
-action_costs as (
-    select action_id, week, route, completed, cost_usd from marts.action_costs
-),
-
-attempts as (
-    select
-        action_id,
-        string_agg(
-            coalesce(model_tier, 'unknown')
-            || case
-                when call_role = 'retry' then ' (retry)'
-                when call_role = 'fallback' then ' (' || coalesce(fallback_reason, 'unspecified') || ')'
-                else ''
-            end,
-            ' → ' order by ts, call_id
-        ) as model_chain
-    from calls
-    where call_role in ('primary', 'retry', 'fallback')
-    group by action_id
-),
-
 chains as (
     select
-        action_costs.week,
-        action_costs.route,
-        coalesce(attempts.model_chain, '(no answer call)') as model_chain,
+        week,
+        route,
+        coalesce(attempt_chain, '(no answer call)') as model_chain,
         count(*) as actions,
-        count(*) filter (where action_costs.completed) as completed_actions,
-        sum(action_costs.cost_usd) as cost_usd
-    from action_costs
-    left join attempts on action_costs.action_id = attempts.action_id
+        count(*) filter (where completed) as completed_actions,
+        sum(cost_usd) as cost_usd
+    from intermediate.int_actions
     group by all
 ),
 

@@ -17,11 +17,11 @@
 with
 
 actions as (
-    select * from marts.action_costs
+    select * from intermediate.int_actions
 ),
 
 calls as (
-    select * from marts.call_costs
+    select * from intermediate.int_call_costs
 ),
 
 ranked as (
@@ -59,6 +59,24 @@ sampled as (
     select * from drawn where sample_rank <= 5
 ),
 
+-- the calls of the sampled actions alone, in the order they started
+sampled_calls as (
+    select
+        calls.*,
+        cast(row_number() over (partition by calls.action_id order by calls.ts, calls.call_id) as integer)
+            as call_seq
+    from calls
+    semi join sampled on calls.action_id = sampled.action_id
+),
+
+chains as (
+    select
+        action_id,
+        string_agg(model, ' > ' order by call_seq) as model_chain
+    from sampled_calls
+    group by action_id
+),
+
 final as (
     select
         -- ids
@@ -67,13 +85,12 @@ final as (
         sampled.sample,
         cast(sampled.sample_rank as integer) as sample_rank,
         sampled.action_id,
-        cast(row_number() over (partition by calls.action_id order by calls.ts, calls.call_id) as integer)
-            as call_seq,
+        calls.call_seq,
         calls.call_id,
 
         -- the action
         actions.outcome as action_outcome,
-        actions.model_chain as action_model_chain,
+        chains.model_chain as action_model_chain,
         actions.cost_usd as action_cost_usd,
 
         -- the call
@@ -92,7 +109,8 @@ final as (
         calls.ts
     from sampled
     inner join actions on sampled.action_id = actions.action_id
-    inner join calls on sampled.action_id = calls.action_id
+    inner join chains on sampled.action_id = chains.action_id
+    inner join sampled_calls as calls on sampled.action_id = calls.action_id
 )
 
 select * from final

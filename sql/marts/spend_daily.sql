@@ -37,13 +37,6 @@ calls as (
     select * from marts.call_costs
 ),
 
-first_calls as (
-    select
-        *,
-        row_number() over (partition by action_id order by ts, call_id) = 1 as is_first_call_of_action
-    from calls
-),
-
 spend as (
     select
         call_date as day,
@@ -72,7 +65,7 @@ spend as (
 
         -- money
         sum(cost_usd) as cost_usd
-    from first_calls
+    from calls
     group by all
 ),
 
