@@ -11,11 +11,14 @@ the price rows. The next build compares:
   the newer loads, and by the price rows that changed (a changed, added or removed row of
   a priced model affects the weeks from its effective_from on in which that model was
   called; a changed model map row, the weeks its logged model was called in; a changed
-  regional uplift, every week from its effective_from on), plus every week in which the
-  actions with a call in them have calls. Those weeks are computed from their calls and
-  every other call of the same actions, so each action is whole. The models declared
-  `incremental: {by: <column>}` recompute only those weeks (DELETE + INSERT); every other
-  table is rebuilt in full, views stay views.
+  regional uplift, every week from its effective_from on). The calls that changed are those
+  of the newer loads and every call of those repriced weeks; the actions they belong to are
+  the changed actions, and the build's weeks are every week a changed action has a call in.
+  The models declared `incremental: {by: <column>}` recompute only what changed (DELETE +
+  INSERT): a table of calls or of actions (grain call_id or action_id) the rows of the
+  changed actions alone, computed from their calls; any other table the build's weeks,
+  computed from their calls and every other call of the same actions, so each action is
+  whole. Every other table is rebuilt in full, views stay views.
 """
 
 from __future__ import annotations
@@ -48,9 +51,10 @@ PREVIOUS = "previous_"  # temp copies of the price tables as the last build left
 
 @dataclass(frozen=True)
 class Scope:
-    """The weeks an incremental build computes again (Mondays); empty: none."""
+    """The weeks an incremental build computes again (Mondays; empty: none), and which calls changed."""
 
     weeks: tuple[date, ...]
+    changed: str = "false"  # a predicate over raw.calls: the calls that are new or priced anew
 
     def ranges(self) -> list[tuple[date, date]]:
         """The weeks as [start, end) date ranges, adjacent weeks merged."""
@@ -179,10 +183,10 @@ def plan(con: duckdb.DuckDBPyConnection, ordered: list[Model], previous: dict | 
     if reason:
         return make(reason, None)
     assert previous is not None
-    weeks = _new_call_weeks(con, previous["max_load_id"])
-    if prices != previous["prices_fingerprint"]:
-        weeks |= _repriced_weeks(con)
-    return make(None, Scope(tuple(sorted(_whole_actions(con, weeks)))))
+    changed = f"load_id > {int(previous['max_load_id'])}"
+    if prices != previous["prices_fingerprint"] and (repriced := _repriced_weeks(con)):
+        changed += f" OR ({Scope(tuple(repriced)).condition('ts', timestamp=True)})"
+    return make(None, Scope(tuple(sorted(_weeks_of_changed_actions(con, changed))), changed))
 
 
 def record(con: duckdb.DuckDBPyConnection, plan: Plan, build_id: str, built_at: datetime) -> None:
@@ -243,10 +247,6 @@ def _weeks(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None)
     return {row[0] for row in con.execute(sql, params or []).fetchall() if row[0] is not None}
 
 
-def _new_call_weeks(con: duckdb.DuckDBPyConnection, max_load_id: int) -> set[date]:
-    return _weeks(con, f"SELECT DISTINCT {CALL_WEEK} FROM raw.calls WHERE load_id > ?", [max_load_id])
-
-
 def _changed(con: duckdb.DuckDBPyConnection, table: str, columns: str) -> str:
     """A query of `columns` of the rows added to or removed from `table` since the last build."""
     previous = PREVIOUS + table.split(".")[1]
@@ -287,25 +287,34 @@ def _repriced_weeks(con: duckdb.DuckDBPyConnection) -> set[date]:
     return weeks
 
 
-def _whole_actions(con: duckdb.DuckDBPyConnection, weeks: set[date]) -> set[date]:
-    """The weeks with calls of the actions that have a call in `weeks` (what changed for them)."""
-    if not weeks:
-        return set()
-    inside = Scope(tuple(weeks)).condition("ts", timestamp=True)
-    return weeks | _weeks(
+def _weeks_of_changed_actions(con: duckdb.DuckDBPyConnection, changed: str) -> set[date]:
+    """Every week in which the actions with a changed call have calls (what changed for them)."""
+    return _weeks(
         con,
         f"""SELECT DISTINCT {CALL_WEEK} FROM raw.calls
-        WHERE action_id IN (SELECT action_id FROM raw.calls WHERE {inside})""",
+        WHERE action_id IN (SELECT action_id FROM raw.calls WHERE {changed})""",
     )
 
 
-def scope_calls(con: duckdb.DuckDBPyConnection, scope: Scope) -> str:
-    """A temp table of the calls an incremental build reads: those of the scope's weeks, and every
-    other call of their actions (so each action is whole); the query that reads it."""
+def scope_calls(con: duckdb.DuckDBPyConnection, scope: Scope) -> tuple[str, str, tuple[date, date] | None]:
+    """Temp tables of the calls an incremental build reads, and the queries that read them:
+
+    - `scoped_calls`, for the tables computed by week: the calls of the scope's weeks and
+      every other call of their actions (so each action is whole);
+    - `changed_calls`, for the tables of calls or actions: every call of the changed actions;
+
+    and the first and last week of scoped_calls (None when empty), which bound the reads of
+    the tables of calls and actions so that DuckDB's zone maps skip the other weeks.
+    """
     inside = scope.condition("ts", timestamp=True)
     whole = f"({inside}) OR action_id IN (SELECT action_id FROM raw.calls WHERE {inside})" if scope.weeks else "false"
     con.execute(f"CREATE OR REPLACE TEMP TABLE scoped_calls AS SELECT * FROM raw.calls WHERE {whole}")
-    return "select * from scoped_calls"
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE changed_calls AS SELECT * FROM raw.calls "
+        f"WHERE action_id IN (SELECT action_id FROM raw.calls WHERE {scope.changed})"
+    )
+    first, last = con.execute(f"SELECT min({CALL_WEEK}), max({CALL_WEEK}) FROM scoped_calls").fetchone()
+    return "select * from scoped_calls", "select * from changed_calls", None if first is None else (first, last)
 
 
 def sources_read(ordered: list[Model]) -> dict[str, frozenset[str]]:

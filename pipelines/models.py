@@ -25,6 +25,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -202,22 +203,25 @@ def build(
     """Create every model in order, with its column comments. The caller owns the transaction.
 
     With a scope (an incremental build), an incremental table that exists already has only
-    the scope's weeks replaced, computed from the calls of those weeks alone (see _scoped).
+    what changed replaced (see _build_weeks), computed from the calls it needs alone (see _scoped).
     """
     from pipelines.columns import comment_statements
 
     for schema in sorted({m.layer for m in models}):
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     sources = incremental.sources_read(models)
-    # what an incremental model reads in place of raw.calls and the models built on it
+    # what an incremental model reads in place of raw.calls and the models built on it: by
+    # week (scoped), and for the tables of calls or actions, the changed actions (changed)
     scoped: dict[str, str] = {}
+    changed: dict[str, str] = {}
+    bounds = None
     if scope is not None:
-        scoped["raw.calls"] = incremental.scope_calls(con, scope)
+        scoped["raw.calls"], changed["raw.calls"], bounds = incremental.scope_calls(con, scope)
     built = []
     for model in models:
         started = time.perf_counter()
         if scope is not None and model.incremental and _table_exists(con, model.name):
-            result = _build_weeks(con, model, scope, scoped, started)
+            result = _build_weeks(con, model, scope, (scoped, changed, bounds), started)
             built.append(result)
             if on_built:
                 on_built(result)
@@ -239,9 +243,10 @@ def build(
             for statement in comment_statements(model.name, model.columns):
                 con.execute(statement)
         if scope is not None and kind == "VIEW" and "raw.calls" in sources[model.name]:
-            name = "scoped_" + model.name.replace(".", "_")
-            con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS\n{_scoped(model, scoped)}")
-            scoped[model.name] = f"select * from {name}"
+            for prefix, reads in (("scoped_", scoped), ("changed_", changed)):
+                name = prefix + model.name.replace(".", "_")
+                con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS\n{_scoped(model, reads)}")
+                reads[model.name] = f"select * from {name}"
         rows = con.execute(f"SELECT count(*) FROM {model.name}").fetchone()[0] if kind == "TABLE" else None
         result = Built(model.name, model.materialized, rows, time.perf_counter() - started)
         built.append(result)
@@ -251,19 +256,37 @@ def build(
 
 
 def _build_weeks(
-    con: duckdb.DuckDBPyConnection, model: Model, scope: incremental.Scope, scoped: dict[str, str], started: float
+    con: duckdb.DuckDBPyConnection,
+    model: Model,
+    scope: incremental.Scope,
+    reads: tuple[dict[str, str], dict[str, str], tuple[date, date] | None],
+    started: float,
 ) -> Built:
-    """Replace the scope's weeks of an incremental table: DELETE them, INSERT them computed again."""
+    """Replace what changed of an incremental table (DELETE, then INSERT it computed again):
+
+    a table of calls or of actions (grain call_id or action_id), the rows of the changed
+    actions, from their calls alone; any other table, the scope's weeks.
+    """
+    scoped, changed, bounds = reads
+    key = next((k for k in ("call_id", "action_id") if model.grain == (k,)), None)
     inside = scope.condition(model.incremental or "")
-    if scope.weeks:
-        try:
+    try:
+        if key:
+            con.execute(f"DELETE FROM {model.name} WHERE action_id IN (SELECT action_id FROM changed_calls)")
+            con.execute(f"INSERT INTO {model.name}\n{_scoped(model, changed)}")
+        elif scope.weeks:
             con.execute(f"DELETE FROM {model.name} WHERE {inside}")
             con.execute(f"INSERT INTO {model.name}\nSELECT * FROM (\n{_scoped(model, scoped)}\n) WHERE {inside}")
-        except duckdb.Error as exc:
-            raise UserError(f"{model.path}: {first_line(exc)}") from exc
-    if key := next((k for k in ("call_id", "action_id") if model.grain == (k,)), None):
-        # a table of calls or actions: those of the scope's calls (every call of their actions), as raw.calls is scoped
-        scoped[model.name] = f"select * from {model.name} where {key} in (select {key} from ({scoped['raw.calls']}))"
+    except duckdb.Error as exc:
+        raise UserError(f"{model.path}: {first_line(exc)}") from exc
+    if key:
+        changed[model.name] = f"select * from {model.name} where action_id in (select action_id from changed_calls)"
+        # the calls or actions of the scope's calls (every call of their actions), as raw.calls is scoped;
+        # their weeks first, so that the zone maps of the table's week column skip the others
+        within = "false" if bounds is None else f"{model.incremental} between '{bounds[0]}' and '{bounds[1]}'"
+        scoped[model.name] = (
+            f"select * from {model.name} where {within} and {key} in (select {key} from ({scoped['raw.calls']}))"
+        )
     else:
         scoped[model.name] = f"select * from {model.name} where {inside}"
     rows = con.execute(f"SELECT count(*) FROM {model.name}").fetchone()[0]

@@ -60,26 +60,6 @@ threshold as (
     where rule = 'regression_threshold'
 ),
 
-calls as (
-    select
-        actions.week,
-        actions.route,
-        calls.policy_version,
-        calls.provider || '/' || calls.model as provider_model
-    from intermediate.int_call_costs as calls
-    inner join intermediate.int_actions as actions using (action_id)
-),
-
-ran as (
-    select
-        week,
-        route,
-        string_agg(distinct policy_version, ', ' order by policy_version) as policy_versions,
-        string_agg(distinct provider_model, ', ' order by provider_model) as models
-    from calls
-    group by week, route
-),
-
 paired as (
     select
         curr.week,
@@ -113,6 +93,42 @@ paired as (
             / nullif(sqrt(power(spread_prev.standard_error_usd, 2) + power(spread_curr.standard_error_usd, 2)), 0),
             1e308
         ) > 1.96
+),
+
+-- the calls of the regressions' route-weeks and of the weeks before them alone: a few
+-- route-weeks' actions, not every call
+ran_weeks as (
+    select week, route from paired
+    union
+    select week - 7 as week, route from paired
+),
+
+ran_actions as (
+    select actions.action_id, actions.week, actions.route
+    from intermediate.int_actions as actions
+    inner join ran_weeks
+        on actions.week = ran_weeks.week
+        and actions.route = ran_weeks.route
+),
+
+calls as (
+    select
+        ran_actions.week,
+        ran_actions.route,
+        calls.policy_version,
+        calls.provider || '/' || calls.model as provider_model
+    from intermediate.int_call_costs as calls
+    inner join ran_actions on calls.action_id = ran_actions.action_id
+),
+
+ran as (
+    select
+        week,
+        route,
+        string_agg(distinct policy_version, ', ' order by policy_version) as policy_versions,
+        string_agg(distinct provider_model, ', ' order by provider_model) as models
+    from calls
+    group by week, route
 ),
 
 parts_long as (

@@ -1,4 +1,5 @@
 -- model:
+--   incremental: {by: week}
 --   grain: [week, route, policy_version]
 --   audits:
 --     - not_null: [week, route, policy_version, control_version, actions]
