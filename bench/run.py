@@ -14,8 +14,8 @@ other processes to leave the CPUs idle.
    warehouse, `routeledger build` of the Parquet one, one hand-written DuckDB query
    and plain pandas computing what `marts.route_weekly` does; `routeledger ingest logs` of
    a LiteLLM SpendLogs CSV and of the same calls as a canonical CSV (at most ADAPTER_CALLS).
-3. Times each app page's queries through app/data.py on the build's snapshot
-   (bench/app_pages.py).
+3. Times one appended day against the full ingest and build (bench/incremental.py), and
+   each app page's queries through app/data.py on the build's snapshot (bench/app_pages.py).
 4. Checks that the query and pandas agree with `marts.route_weekly` (exit 1 if not).
 5. Writes bench/results.md (also printed): the machine, every measurement and the
    ratios against their targets.
@@ -36,6 +36,7 @@ from pathlib import Path
 from bench import report
 from bench.bad_rows import EVERY as BAD_EVERY
 from bench.check import check_against_mart
+from bench.incremental import measure_incremental
 from bench.measure import Measurement, Step, StepFailed, measure, peak_rss_mb
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         parent_mb=parent_mb,
         total_seconds=time.perf_counter() - started,
     )
+    text += _incremental(inputs.parquet, work)
     text += _app_pages(parquet_db)
     RESULTS.write_text(text)
     print()
@@ -127,6 +129,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {line}", file=sys.stderr)
         return 1
     return 0
+
+
+def _incremental(parquet: Path, work: Path) -> str:
+    """One appended day against the full run (bench/incremental.py), as a section of the results."""
+    print("incremental day (bench.incremental) ...", flush=True)
+    try:
+        result = measure_incremental(parquet, work / "incremental")
+    except SystemExit as exc:  # a routeledger step failed: say so in the results, keep the rest
+        return f"\n## Incremental builds\n\nbench.incremental failed:\n\n```\n{str(exc)[-2000:]}\n```\n"
+    return "\n## Incremental builds (issue 15: the day <= 10% of the full run)\n\n" + result.markdown()
 
 
 def _app_pages(db: Path) -> str:
