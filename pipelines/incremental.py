@@ -296,15 +296,24 @@ def _weeks_of_changed_actions(con: duckdb.DuckDBPyConnection, changed: str) -> s
     )
 
 
-def scope_calls(con: duckdb.DuckDBPyConnection, scope: Scope) -> tuple[str, str, tuple[date, date] | None]:
-    """Temp tables of the calls an incremental build reads, and the queries that read them:
+@dataclass(frozen=True)
+class Calls:
+    """What an incremental build reads in place of raw.calls, and the weeks it spans."""
+
+    query: str
+    weeks: tuple[date, date] | None  # the first and last Monday; None: no call
+
+    def within(self, column: str) -> str:
+        """A predicate on a table's week column: inside these weeks (so zone maps skip the others)."""
+        return "false" if self.weeks is None else f"{column} between '{self.weeks[0]}' and '{self.weeks[1]}'"
+
+
+def scope_calls(con: duckdb.DuckDBPyConnection, scope: Scope) -> tuple[Calls, Calls]:
+    """Temp tables of the calls an incremental build reads:
 
     - `scoped_calls`, for the tables computed by week: the calls of the scope's weeks and
       every other call of their actions (so each action is whole);
-    - `changed_calls`, for the tables of calls or actions: every call of the changed actions;
-
-    and the first and last week of scoped_calls (None when empty), which bound the reads of
-    the tables of calls and actions so that DuckDB's zone maps skip the other weeks.
+    - `changed_calls`, for the tables of calls or actions: every call of the changed actions.
     """
     inside = scope.condition("ts", timestamp=True)
     whole = f"({inside}) OR action_id IN (SELECT action_id FROM raw.calls WHERE {inside})" if scope.weeks else "false"
@@ -313,8 +322,12 @@ def scope_calls(con: duckdb.DuckDBPyConnection, scope: Scope) -> tuple[str, str,
         "CREATE OR REPLACE TEMP TABLE changed_calls AS SELECT * FROM raw.calls "
         f"WHERE action_id IN (SELECT action_id FROM raw.calls WHERE {scope.changed})"
     )
-    first, last = con.execute(f"SELECT min({CALL_WEEK}), max({CALL_WEEK}) FROM scoped_calls").fetchone()
-    return "select * from scoped_calls", "select * from changed_calls", None if first is None else (first, last)
+
+    def read(table: str) -> Calls:
+        first, last = con.execute(f"SELECT min({CALL_WEEK}), max({CALL_WEEK}) FROM {table}").fetchone()
+        return Calls(f"select * from {table}", None if first is None else (first, last))
+
+    return read("scoped_calls"), read("changed_calls")
 
 
 def sources_read(ordered: list[Model]) -> dict[str, frozenset[str]]:

@@ -25,7 +25,6 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -214,14 +213,16 @@ def build(
     # week (scoped), and for the tables of calls or actions, the changed actions (changed)
     scoped: dict[str, str] = {}
     changed: dict[str, str] = {}
-    bounds = None
+    calls: tuple[incremental.Calls, incremental.Calls] | None = None
     if scope is not None:
-        scoped["raw.calls"], changed["raw.calls"], bounds = incremental.scope_calls(con, scope)
+        calls = incremental.scope_calls(con, scope)
+        scoped["raw.calls"], changed["raw.calls"] = calls[0].query, calls[1].query
     built = []
     for model in models:
         started = time.perf_counter()
         if scope is not None and model.incremental and _table_exists(con, model.name):
-            result = _build_weeks(con, model, scope, (scoped, changed, bounds), started)
+            assert calls is not None
+            result = _build_weeks(con, model, scope, (scoped, changed), calls, started)
             built.append(result)
             if on_built:
                 on_built(result)
@@ -259,7 +260,8 @@ def _build_weeks(
     con: duckdb.DuckDBPyConnection,
     model: Model,
     scope: incremental.Scope,
-    reads: tuple[dict[str, str], dict[str, str], tuple[date, date] | None],
+    reads: tuple[dict[str, str], dict[str, str]],
+    calls: tuple[incremental.Calls, incremental.Calls],
     started: float,
 ) -> Built:
     """Replace what changed of an incremental table (DELETE, then INSERT it computed again):
@@ -267,12 +269,17 @@ def _build_weeks(
     a table of calls or of actions (grain call_id or action_id), the rows of the changed
     actions, from their calls alone; any other table, the scope's weeks.
     """
-    scoped, changed, bounds = reads
+    scoped, changed = reads
+    scoped_calls, changed_calls = calls
     key = next((k for k in ("call_id", "action_id") if model.grain == (k,)), None)
     inside = scope.condition(model.incremental or "")
+    # the rows of the changed actions, their weeks first so that zone maps skip the others
+    of_changed = (
+        f"{changed_calls.within(model.incremental or '')} and action_id in (select action_id from changed_calls)"
+    )
     try:
         if key:
-            con.execute(f"DELETE FROM {model.name} WHERE action_id IN (SELECT action_id FROM changed_calls)")
+            con.execute(f"DELETE FROM {model.name} WHERE {of_changed}")
             con.execute(f"INSERT INTO {model.name}\n{_scoped(model, changed)}")
         elif scope.weeks:
             con.execute(f"DELETE FROM {model.name} WHERE {inside}")
@@ -280,12 +287,11 @@ def _build_weeks(
     except duckdb.Error as exc:
         raise UserError(f"{model.path}: {first_line(exc)}") from exc
     if key:
-        changed[model.name] = f"select * from {model.name} where action_id in (select action_id from changed_calls)"
-        # the calls or actions of the scope's calls (every call of their actions), as raw.calls is scoped;
-        # their weeks first, so that the zone maps of the table's week column skip the others
-        within = "false" if bounds is None else f"{model.incremental} between '{bounds[0]}' and '{bounds[1]}'"
+        changed[model.name] = f"select * from {model.name} where {of_changed}"
+        # the calls or actions of the scope's calls (every call of their actions), as raw.calls is scoped
         scoped[model.name] = (
-            f"select * from {model.name} where {within} and {key} in (select {key} from ({scoped['raw.calls']}))"
+            f"select * from {model.name} where {scoped_calls.within(model.incremental or '')} "
+            f"and {key} in (select {key} from scoped_calls)"
         )
     else:
         scoped[model.name] = f"select * from {model.name} where {inside}"

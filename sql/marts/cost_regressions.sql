@@ -27,11 +27,48 @@ spend_deltas as (
     select * from marts.spend_deltas where grain = 'route'
 ),
 
-action_costs as (
-    select week, route, completed, cost_usd from intermediate.int_actions
+threshold as (
+    select coalesce(max(limit_value), 0.25) as threshold
+    from raw.policy_limits
+    where rule = 'regression_threshold'
 ),
 
--- the standard error of each route-week's cost per completed action
+-- the route-weeks whose cost per completed action rose past the threshold: the spread of
+-- their actions and of the week before is all that is left to compute
+risen as (
+    select
+        curr.week,
+        curr.route,
+        prev.cost_per_completed_action_usd as cost_per_completed_action_prev_usd,
+        curr.cost_per_completed_action_usd,
+        prev.fallback_rate as fallback_rate_prev,
+        curr.fallback_rate,
+        threshold.threshold
+    from route_weekly as curr
+    inner join route_weekly as prev
+        on prev.route = curr.route
+        and prev.week = curr.week - 7
+    cross join threshold
+    where
+        prev.cost_per_completed_action_usd > 0
+        and curr.cost_per_completed_action_usd
+        > prev.cost_per_completed_action_usd * (1 + threshold.threshold)
+),
+
+risen_weeks as (
+    select week, route from risen
+    union
+    select week - 7 as week, route from risen
+),
+
+action_costs as (
+    select actions.week, actions.route, actions.completed, actions.cost_usd
+    from intermediate.int_actions as actions
+    inner join risen_weeks
+        on actions.week = risen_weeks.week
+        and actions.route = risen_weeks.route
+),
+
 spread as (
     select
         action_costs.week,
@@ -54,49 +91,28 @@ spread as (
     group by action_costs.week, action_costs.route
 ),
 
-threshold as (
-    select coalesce(max(limit_value), 0.25) as threshold
-    from raw.policy_limits
-    where rule = 'regression_threshold'
-),
-
 paired as (
     select
-        curr.week,
-        curr.route,
-        prev.cost_per_completed_action_usd as cost_per_completed_action_prev_usd,
-        curr.cost_per_completed_action_usd,
-        prev.fallback_rate as fallback_rate_prev,
-        curr.fallback_rate,
-        threshold.threshold,
-        cast(curr.cost_per_completed_action_usd - prev.cost_per_completed_action_usd as double)
+        risen.*,
+        cast(risen.cost_per_completed_action_usd - risen.cost_per_completed_action_prev_usd as double)
         / nullif(sqrt(power(spread_prev.standard_error_usd, 2) + power(spread_curr.standard_error_usd, 2)), 0)
             as change_z
-    from route_weekly as curr
-    inner join route_weekly as prev
-        on prev.route = curr.route
-        and prev.week = curr.week - 7
+    from risen
     inner join spread as spread_curr
-        on spread_curr.week = curr.week
-        and spread_curr.route = curr.route
+        on spread_curr.week = risen.week
+        and spread_curr.route = risen.route
     inner join spread as spread_prev
-        on spread_prev.week = prev.week
-        and spread_prev.route = prev.route
-    cross join threshold
+        on spread_prev.week = risen.week - 7
+        and spread_prev.route = risen.route
+    -- beyond chance; with no spread at all (every action cost the same), any rise is
     where
-        prev.cost_per_completed_action_usd > 0
-        and curr.cost_per_completed_action_usd
-        > prev.cost_per_completed_action_usd * (1 + threshold.threshold)
-        -- beyond chance; with no spread at all (every action cost the same), any rise is
-        and coalesce(
-            cast(curr.cost_per_completed_action_usd - prev.cost_per_completed_action_usd as double)
+        coalesce(
+            cast(risen.cost_per_completed_action_usd - risen.cost_per_completed_action_prev_usd as double)
             / nullif(sqrt(power(spread_prev.standard_error_usd, 2) + power(spread_curr.standard_error_usd, 2)), 0),
             1e308
         ) > 1.96
 ),
 
--- the calls of the regressions' route-weeks and of the weeks before them alone: a few
--- route-weeks' actions, not every call
 ran_weeks as (
     select week, route from paired
     union
