@@ -18,8 +18,17 @@
 -- is_breached: spent above the cap. is_projected_over (months): projected above it.
 with
 
+-- the priced calls' cost per day, route, tier and team: every sum below adds these up
 calls as (
-    select * from intermediate.int_call_costs where cost_usd is not null
+    select
+        call_date,
+        route,
+        model_tier,
+        team,
+        sum(cost_usd) as cost_usd
+    from intermediate.int_call_costs
+    where cost_usd is not null
+    group by call_date, route, model_tier, team
 ),
 
 limits as (
