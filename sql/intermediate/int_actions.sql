@@ -68,7 +68,7 @@ rolled_up as (
         count(*) filter (where quality_passed is not null) as quality_checked_calls,
         cast(sum(tool_calls) as bigint) as tool_calls,
         count(*) filter (where call_role in ('primary', 'retry', 'fallback')) as answer_calls,
-        any_value(attempt) filter (where call_role in ('primary', 'retry', 'fallback')) as only_attempt,
+        min(attempt) filter (where call_role in ('primary', 'retry', 'fallback')) as only_attempt,
 
         -- money
         sum(cost_usd) as cost_usd,
