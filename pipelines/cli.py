@@ -17,10 +17,10 @@ import typer
 
 from pipelines.console import err, failure_tables, load_summary, new_progress, out
 from pipelines.errors import CheckFailed, UserError
-from pipelines.models import Built
 
 if TYPE_CHECKING:
     from pipelines.audits import AuditResult
+    from pipelines.models import Built
     from pipelines.warehouse import Warehouse
 
 app = typer.Typer(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 
 import duckdb
@@ -44,6 +45,32 @@ def test_a_duckdb_only_function_stops_the_build_naming_the_file(tmp_path):
     )
     with pytest.raises(UserError, match=r"staging/stg_a\.sql: does not transpile to Spark SQL: bit_count\(\)"):
         discover(root)
+
+
+def test_a_model_that_transpiled_is_remembered_and_not_transpiled_again(tmp_path, monkeypatch):
+    from pipelines.spark import transpile
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    transpiled = []
+    monkeypatch.setattr(transpile, "to_spark", lambda sql, path: transpiled.append(path))
+    model = ("select call_id from raw.calls", Path("sql/staging/stg_a.sql"))
+    transpile.check_transpiles([model])
+    transpile.check_transpiles([model])
+    assert transpiled == [Path("sql/staging/stg_a.sql")]
+    assert (tmp_path / "cache" / "routeledger" / "transpiled.json").is_file()
+    transpile.check_transpiles([("select call_id, ts from raw.calls", Path("sql/staging/stg_a.sql"))])  # edited
+    assert len(transpiled) == 2
+
+
+def test_a_model_that_does_not_transpile_fails_every_time_and_an_unwritable_cache_is_ignored(tmp_path, monkeypatch):
+    from pipelines.spark.transpile import check_transpiles
+
+    (tmp_path / "file").write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "file"))  # a file: no folder can be made there
+    for _ in range(2):
+        with pytest.raises(UserError, match=r"stg_b\.sql: does not transpile to Spark SQL: bit_count\(\)"):
+            check_transpiles([("select bit_count(input_tokens) from raw.calls", Path("stg_b.sql"))])
+    check_transpiles([("select call_id from raw.calls", Path("stg_a.sql"))])
 
 
 def test_every_model_transpiles():
@@ -99,6 +126,40 @@ def test_rewritten_constructs_compute_what_duckdb_computes(spark):
     assert expected[1][7:10] == ('{"ModelId":"gpt-4.1-mini","Tag":"a"}', True, False)
     assert expected[3][4:6] == (None, None)  # no regions: NULL, not false
     assert expected[0][-2:] == ("a, b", 20.0)  # the distinct tags in order; the median of 10, 20, 30
+
+
+# DuckDB's `/` divides doubles (decimals too), `//` truncates whole numbers of any size, and
+# quantile_cont interpolates lo + (hi - lo) * d: Spark, untold, keeps decimals decimal, wraps a
+# quotient beyond BIGINT, and interpolates a last digit apart.
+ARITHMETIC = """
+with latencies as (
+    select cast(latency_ms as double) as latency_ms
+    from (values (7912.33), (28207.02), (28495.81), (33092.0), (34893.04), (35599.19), (36375.41), (54538.22),
+        (54965.09)) as t (latency_ms)
+)
+select
+    cast(8000000000000000000000 as hugeint) * 3 // 2 as big_quotient,
+    cast(-7 as bigint) // 2 as toward_zero,
+    cast(0.00455969 as decimal(38, 21)) / cast(0.01123 as decimal(38, 21)) as decimal_ratio,
+    (select quantile_cont(latency_ms, 0.95) from latencies) as p95,
+    (select quantile_cont(latency_ms, [0.5, 0.95]) from latencies) as quantiles
+"""
+
+
+@needs_spark
+def test_division_and_quantiles_compute_what_duckdb_computes(spark):
+    con = duckdb.connect()
+    expected = con.execute(ARITHMETIC).fetchall()
+    actual = [tuple(r) for r in spark.sql(to_spark(ARITHMETIC, Path("arithmetic.sql"))).collect()]
+    assert actual == expected
+    big, toward_zero, ratio, p95, quantiles = expected[0]
+    assert (big, toward_zero) == (12 * 10**21, -3)  # 1.2e22 (beyond BIGINT); -3.5 truncated, not floored
+    assert ratio == 0.00455969 / 0.01123
+    # 9 values: RN = 8 x 0.95 = 7.6, between the 8th and 9th smallest, d = 0.6 (as a double):
+    # 54538.22 x (1 - d) + 54965.09 x d = 54794.342, which DuckDB rounds once (a fused multiply-add)
+    d = 8 * 0.95 - 7
+    assert p95 == float(Fraction(54538.22) * Fraction(1 - d) + Fraction(54965.09 * d)) == 54794.342000000004
+    assert quantiles == [34893.04, p95]
 
 
 @needs_spark
