@@ -49,6 +49,16 @@ SPARK_FUNCTIONS: dict[str, Callable[[list[exp.Expression]], exp.Expression]] = {
     "list_has_all": lambda a: exp.EQ(
         this=_call("size", _call("array_except", a[1], a[0])), expression=exp.Literal.number(0)
     ),
+    # neither NaN nor ±infinity (NULL stays NULL)
+    "isfinite": lambda a: exp.And(
+        this=exp.Not(this=_call("isnan", a[0])),
+        expression=exp.Not(
+            this=exp.In(
+                this=_call("abs", a[0].copy()),
+                expressions=[exp.Cast(this=exp.Literal.string("Infinity"), to=exp.DataType.build("DOUBLE"))],
+            )
+        ),
+    ),
     # a scalar as JSON text (NULL stays NULL): Spark's to_json takes only structs and arrays
     "to_json": lambda a: exp.Case(
         ifs=[exp.If(this=exp.Is(this=a[0].copy(), expression=exp.Null()), true=exp.Null())],
@@ -73,6 +83,11 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         return SPARK_FUNCTIONS[node.name.lower()]([a.copy() for a in node.expressions])
     if isinstance(node, exp.ArrayOverlaps):  # DuckDB's list_has_any (sqlglot writes `&&`)
         return _call("arrays_overlap", node.this, node.expression)
+    if isinstance(node, exp.RegexpFullMatch):  # the whole text matches: an anchored RLIKE
+        anchored = exp.Concat(
+            expressions=[exp.Literal.string("^(?:"), node.expression.copy(), exp.Literal.string(")$")], safe=True
+        )
+        return exp.RegexpLike(this=node.this.copy(), expression=anchored)
     if isinstance(node, exp.Glob):
         return exp.RegexpLike(this=node.this, expression=_glob_regex(node.expression))
     if isinstance(node, exp.DayOfWeekIso):  # sqlglot writes (dayofweek % 7) + 1, which is not ISO (Monday = 1)
