@@ -166,7 +166,7 @@ def test_division_and_quantiles_compute_what_duckdb_computes(spark):
 @needs_spark
 @pytest.mark.skipif(
     os.environ.get("ROUTELEDGER_SPARK_DEMO") != "1",
-    reason="minutes of Spark on 2 cores (7 min on a busy machine): set ROUTELEDGER_SPARK_DEMO=1 to run it",
+    reason="5 to 13 minutes of Spark on 2 shared cores: set ROUTELEDGER_SPARK_DEMO=1 to run it",
 )
 def test_a_spark_build_of_the_demo_publishes_the_duckdb_builds_marts(spark, demo_db, tmp_path):
     from pipelines.spark.build import run_spark_build
