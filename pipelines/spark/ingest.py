@@ -14,7 +14,8 @@ The calls go to DIR/raw/calls/day=YYYY-MM-DD/ (as `lake export` writes them), th
 DIR/raw/rejects/, one row to DIR/raw/loads/ with rows_read = loaded + rejected + duplicate.
 The loads row is written last and is the commit: `build --engine spark` reads only the calls and
 rejects of the loads listed there, so a failed ingest leaves nothing a build would read. A file
-whose sha256 is in the loads is skipped: loading it again changes nothing.
+whose sha256 is in the loads is skipped: loading it again changes nothing. One ingest at a time
+per lake: two at once would take the same load_id (there is no lock on a folder of Parquet).
 
 Only JSON lines of canonical fields (no adapter, no CSV, no Parquet) for now; the DuckDB ingest
 takes every format and adapter, and `lake export` brings its result to the lake.
@@ -76,13 +77,13 @@ def _ingest_file(spark: SparkSession, lake: Path, source: SourceFile) -> SparkLo
     from pyspark.sql import functions as F
 
     path = source.path
-
     loads = _read_table(spark, lake / "raw" / "loads")
     sha256 = _sha256(path)
     if loads is not None and loads.filter(F.col("sha256") == sha256).limit(1).count():
         return SparkLoad(path, "skipped")
     started = datetime.now(UTC)
-    load_id = 1 + (loads.agg(F.max("load_id")).collect()[0][0] or 0 if loads is not None else 0)
+    last = loads.agg(F.max("load_id")).collect()[0][0] if loads is not None else None
+    load_id = (last or 0) + 1
     _lines(spark, path).createOrReplaceTempView("__lines")
     spark.sql(_rows_sql()).createOrReplaceTempView("__rows")
     checked = validate_sql(
@@ -111,6 +112,9 @@ def _ingest_file(spark: SparkSession, lake: Path, source: SourceFile) -> SparkLo
     )
     calls.write.partitionBy(PARTITION).parquet(str(staging / "calls"))
     _write_rejects(bad, source, load_id, staging / "rejects")
+    for table in ("calls", "rejects"):  # files of this load_id are what an ingest that failed left: never read
+        for orphan in (lake / "raw" / table).rglob(f"load-{load_id}-*.parquet"):
+            orphan.unlink()
     _move_into(staging / "calls", lake / "raw" / "calls", load_id)
     _move_into(staging / "rejects", lake / "raw" / "rejects", load_id)
     finished = datetime.now(UTC)
