@@ -1,6 +1,6 @@
 """`build --engine spark` beside the DuckDB build, value for value.
 
-    .venv/bin/python -m bench.spark [--calls N] [--master local[2]]
+    .venv/bin/python -m bench.spark [--calls N] [--master local[2]] [--workdir DIR]
 
 Generates an N-call demo warehouse (`routeledger demo --calls N --no-app`, default 200,000), builds it
 with DuckDB, exports the lake and builds it on Spark (`build --engine spark`, each step a fresh
@@ -79,8 +79,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=200_000)
     parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--workdir", type=Path, default=WORKDIR, help="scratch folder, replaced (default %(default)s)")
     args = parser.parse_args()
-    result = spark_vs_duckdb(args.calls, master=args.master)
+    result = spark_vs_duckdb(args.calls, args.workdir, args.master)
     print(
         f"{result.calls:,} calls: DuckDB build {result.duckdb_build_s:.1f}s; lake export {result.lake_export_s:.1f}s;"
     )

@@ -17,10 +17,10 @@ import typer
 
 from pipelines.console import err, failure_tables, load_summary, new_progress, out
 from pipelines.errors import CheckFailed, UserError
-from pipelines.models import Built
 
 if TYPE_CHECKING:
     from pipelines.audits import AuditResult
+    from pipelines.models import Built
     from pipelines.warehouse import Warehouse
 
 app = typer.Typer(
@@ -110,8 +110,16 @@ def ingest_logs(
             metavar="KEY",
         ),
     ] = None,
+    engine: Annotated[
+        Engine, typer.Option("--engine", help="duckdb: into the warehouse; spark: JSON lines into the lake (--lake)")
+    ] = Engine.duckdb,
+    lake: Annotated[Path | None, typer.Option("--lake", help="The lake folder (spark)", metavar="DIR")] = None,
+    spark_master: Annotated[str, typer.Option("--spark-master", help="Spark master URL (spark)")] = "local[*]",
 ) -> None:
     """Load routing logs (canonical, LiteLLM, OpenTelemetry, Langfuse) into raw.calls; bad rows go to raw.rejects."""
+    if engine is Engine.spark:
+        _ingest_on_spark(paths, lake, spark_master)
+        return
     from pipelines.ingest.logs import run_ingest_logs
 
     with new_progress() as progress:
@@ -122,6 +130,23 @@ def ingest_logs(
     failed = [r.error for r in results if r.error]
     if failed:  # after every other file loaded and the summary printed
         raise UserError(" | ".join(failed))
+
+
+def _ingest_on_spark(paths: list[str], lake: Path | None, spark_master: str) -> None:
+    from pipelines.spark.build import session
+    from pipelines.spark.ingest import ingest_on_spark
+
+    if lake is None:
+        raise UserError("ingest logs --engine spark needs --lake DIR")
+    for load in ingest_on_spark(session(spark_master), lake, paths):
+        if load.status == "skipped":
+            out.print(f"{load.path}: loaded before (same sha256), skipped", highlight=False)
+        else:
+            out.print(
+                f"{load.path}: load {load.load_id}: {load.rows_read} read, {load.rows_loaded} loaded, "
+                f"{load.rows_rejected} rejected, {load.rows_duplicate} duplicate",
+                highlight=False,
+            )
 
 
 PolicyOption = Annotated[

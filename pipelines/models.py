@@ -38,7 +38,7 @@ from pipelines import incremental
 from pipelines.errors import UserError, first_line
 from pipelines.raw import SOURCES
 from pipelines.resources import SQL_DIR
-from pipelines.spark.transpile import to_spark
+from pipelines.spark.transpile import check_transpiles
 
 LAYERS = ("staging", "intermediate", "marts")
 HEADER_START = re.compile(r"^--\s*model:\s*$")
@@ -110,7 +110,6 @@ def discover(sql_dir: Path | None = None) -> list[Model]:
         if unknown:
             raise UserError(f"{path}: reads {', '.join(unknown)}, which is neither a model nor a raw table")
         header = read_header(sql, path)
-        to_spark(sql, path)  # every model runs on Spark too (`build --engine spark`): it must transpile
         materialized = header.materialized or ("table" if path.parent.name == "marts" else "view")
         if header.incremental and materialized != "table":
             raise UserError(f"{path}: model header: incremental applies to tables only; views stay views")
@@ -127,6 +126,7 @@ def discover(sql_dir: Path | None = None) -> list[Model]:
             columns,
             header.incremental.by if header.incremental else None,
         )
+    check_transpiles((m.sql, m.path) for m in models.values())  # every model runs on Spark too: it must transpile
     ordered = [models[name] for name in _order(models)]
     sources = incremental.sources_read(ordered)
     for model in ordered:

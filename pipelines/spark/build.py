@@ -37,6 +37,8 @@ from pipelines.warehouse import Warehouse, configure
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
+# Rows whose loads row is the commit: an ingest on Spark writes them first and its raw.loads row last.
+COMMITTED_BY_LOADS = ("raw.calls", "raw.rejects")
 WORK = "work"  # the lake's folder for tables that are not marts (intermediate tables), rewritten by each build
 
 # Settings every routeledger SparkSession shares: UTC, exact decimals, ANSI SQL (overflow is an error).
@@ -132,6 +134,10 @@ def register_raw(spark: SparkSession, lake: str) -> None:
         if table == "raw.calls":
             frame = frame.drop(PARTITION)
         frame.createOrReplaceTempView(view_name(table))
+    for table in COMMITTED_BY_LOADS:  # only the rows of loads that finished (`ingest logs --engine spark`)
+        loads = view_name("raw.loads")
+        committed = spark.sql(f"SELECT * FROM {view_name(table)} LEFT SEMI JOIN {loads} USING (load_id)")
+        committed.createOrReplaceTempView(view_name(table))
 
 
 def build_models(

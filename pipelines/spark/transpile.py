@@ -9,8 +9,13 @@ and the construct: write that model in SQL both engines run, never a second copy
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable
+import hashlib
+import json
+import os
+import uuid
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import sqlglot
@@ -44,6 +49,16 @@ SPARK_FUNCTIONS: dict[str, Callable[[list[exp.Expression]], exp.Expression]] = {
     "list_has_all": lambda a: exp.EQ(
         this=_call("size", _call("array_except", a[1], a[0])), expression=exp.Literal.number(0)
     ),
+    # neither NaN nor ±infinity (NULL stays NULL)
+    "isfinite": lambda a: exp.And(
+        this=exp.Not(this=_call("isnan", a[0])),
+        expression=exp.Not(
+            this=exp.In(
+                this=_call("abs", a[0].copy()),
+                expressions=[exp.Cast(this=exp.Literal.string("Infinity"), to=exp.DataType.build("DOUBLE"))],
+            )
+        ),
+    ),
     # a scalar as JSON text (NULL stays NULL): Spark's to_json takes only structs and arrays
     "to_json": lambda a: exp.Case(
         ifs=[exp.If(this=exp.Is(this=a[0].copy(), expression=exp.Null()), true=exp.Null())],
@@ -68,12 +83,25 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         return SPARK_FUNCTIONS[node.name.lower()]([a.copy() for a in node.expressions])
     if isinstance(node, exp.ArrayOverlaps):  # DuckDB's list_has_any (sqlglot writes `&&`)
         return _call("arrays_overlap", node.this, node.expression)
+    if isinstance(node, exp.RegexpFullMatch):  # the whole text matches: an anchored RLIKE
+        anchored = exp.Concat(
+            expressions=[exp.Literal.string("^(?:"), node.expression.copy(), exp.Literal.string(")$")], safe=True
+        )
+        return exp.RegexpLike(this=node.this.copy(), expression=anchored)
     if isinstance(node, exp.Glob):
         return exp.RegexpLike(this=node.this, expression=_glob_regex(node.expression))
     if isinstance(node, exp.DayOfWeekIso):  # sqlglot writes (dayofweek % 7) + 1, which is not ISO (Monday = 1)
         return exp.Add(this=_call("weekday", node.this), expression=exp.Literal.number(1))
-    if isinstance(node, exp.PercentileCont):  # DuckDB's quantile_cont: Spark's percentile interpolates alike
-        return _call("percentile", node.this, node.expression)
+    if isinstance(node, exp.PercentileCont):  # DuckDB's quantile_cont, interpolated as DuckDB does
+        return _quantile_cont(node)
+    if isinstance(node, exp.IntDiv) and not node.meta.get("spark"):
+        return _integer_division(node)
+    if isinstance(node, exp.Div) and not node.meta.get("spark"):
+        # DuckDB's `/` is a DOUBLE division for every numeric type (DECIMAL too); Spark's keeps
+        # decimals decimal (another rounding): divide the same doubles
+        return _spark_node(
+            exp.Div(this=_to("DOUBLE", node.this), expression=_to("DOUBLE", node.expression), typed=False, safe=False)
+        )
     if isinstance(node, exp.JSONObject):  # json_object(k, v, ...): keys in order, NULL values kept
         pairs = [part for kv in node.expressions for part in (kv.this, kv.expression)]
         options = _call("map", exp.Literal.string("ignoreNullFields"), exp.Literal.string("false"))
@@ -83,6 +111,67 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.DataType) and node.this == exp.DataType.Type.INT128:
         return exp.DataType.build("DECIMAL(38, 0)")  # HUGEINT: Spark's widest exact integer
     return node
+
+
+def _spark_node(node: exp.Expression) -> exp.Expression:
+    node.meta["spark"] = True  # already Spark's: never rewritten again
+    return node
+
+
+def _to(kind: str, value: exp.Expression) -> exp.Expression:
+    return exp.Cast(this=value.copy(), to=exp.DataType.build(kind))
+
+
+def _integer_division(node: exp.IntDiv) -> exp.Expression:
+    """`a // b` of whole numbers (HUGEINT included), truncated toward zero as DuckDB does, exactly.
+
+    Spark's `a DIV b` returns a BIGINT and silently wraps a larger quotient (a hugeint of 1e-21 USD
+    divided by a count), so: (a - a % b) / b, an exact multiple divided exactly, as DECIMAL(38, 0).
+    With b as DECIMAL(20, 0) (every BIGINT) Spark's exact division keeps 28 integer digits: a
+    larger quotient or divisor is an overflow error (ANSI), never a wrong number.
+    """
+    dividend = _to("DECIMAL(38, 0)", node.this)
+    divisor = _to("DECIMAL(20, 0)", node.expression)
+    multiple = exp.Sub(this=dividend, expression=exp.Mod(this=dividend.copy(), expression=divisor.copy()))
+    quotient = _spark_node(exp.Div(this=exp.paren(multiple, copy=False), expression=divisor, typed=False, safe=False))
+    return _to("DECIMAL(38, 0)", quotient)
+
+
+# DuckDB's quantile_cont of the sorted values s (n of them) at q: RN = (n - 1) * q as a double,
+# lo = s[floor(RN)], hi = s[ceil(RN)], d = RN - floor(RN), lo x (1 - d) + hi x d, which DuckDB's
+# build computes as one fused multiply-add, fma(lo, 1 - d, hi x d) (rounded once): Java's Math.fma,
+# through Spark's java_method (its result as text, Java's shortest round-tripping decimal). Spark's
+# own percentile interpolates otherwise, a last digit apart.
+_QUANTILE = """
+CASE WHEN SIZE(_s) = 0 THEN NULL ELSE CAST(JAVA_METHOD(
+    'java.lang.Math',
+    'fma',
+    CAST(ELEMENT_AT(_s, CAST(FLOOR(CAST(_q AS DOUBLE) * (SIZE(_s) - 1)) AS INT) + 1) AS DOUBLE),
+    CAST(1 AS DOUBLE) - (CAST(_q AS DOUBLE) * (SIZE(_s) - 1) - FLOOR(CAST(_q AS DOUBLE) * (SIZE(_s) - 1))),
+    CAST(ELEMENT_AT(_s, CAST(CEIL(CAST(_q AS DOUBLE) * (SIZE(_s) - 1)) AS INT) + 1) AS DOUBLE)
+    * (CAST(_q AS DOUBLE) * (SIZE(_s) - 1) - FLOOR(CAST(_q AS DOUBLE) * (SIZE(_s) - 1)))
+) AS DOUBLE) END
+"""
+
+
+def _quantile_cont(node: exp.PercentileCont) -> exp.Expression:
+    """quantile_cont(x, q) or quantile_cont(x, [q1, q2, ...]) (a list of quantiles): the values sorted
+    once per group (bound to a lambda), each quantile interpolated as DuckDB does. NULLs are skipped."""
+    quantiles = node.expression
+    many = isinstance(quantiles, exp.Array)
+    qs = quantiles.expressions if many else [quantiles]
+
+    def at(q: exp.Expression) -> exp.Expression:
+        template = sqlglot.parse_one(_QUANTILE, read="spark")
+        return template.transform(lambda n: q.copy() if isinstance(n, exp.Column) and n.name == "_q" else n)
+
+    body = exp.Array(expressions=[at(q) for q in qs]) if many else at(qs[0])
+    sorted_values = _call("array_sort", _call("collect_list", node.this.copy()))
+    each = exp.Lambda(this=body, expressions=[exp.to_identifier("_s")])
+    bound = _call("transform", _call("array", sorted_values), each)
+    for part in bound.walk():
+        part.meta["spark"] = True
+    return _call("element_at", bound, exp.Literal.number(1))
 
 
 def _distinct_string_agg(node: exp.GroupConcat) -> exp.Expression:
@@ -174,3 +263,60 @@ def to_spark(sql: str, path: Path, qualified_names: bool = True) -> str:
             f"{path}: does not transpile to Spark SQL: {first_line(exc)}; "
             "write it in SQL both DuckDB and Spark run (one file per model)"
         ) from exc
+
+
+CACHE_ENTRIES = 2000  # the cache keeps the newest successes: a few per edit of a model
+
+
+def cache_file() -> Path:
+    """Where the models that transpiled are remembered: $XDG_CACHE_HOME/routeledger/, else ~/.cache/routeledger/."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "routeledger" / "transpiled.json"
+
+
+@functools.cache
+def _rules_version() -> str:
+    """What decides whether a model transpiles besides its SQL: sqlglot's version and these rewrite rules."""
+    return hashlib.sha256(f"{sqlglot.__version__}\n".encode() + Path(__file__).read_bytes()).hexdigest()
+
+
+def check_transpiles(models: Iterable[tuple[str, Path]]) -> None:
+    """Raise UserError, naming the file, unless every model (its SQL, its path) transpiles to Spark SQL.
+
+    Transpiling every model takes about a second, at every build of either engine, for SQL that
+    rarely changes: a model that transpiled is remembered (the sha256 of its SQL, sqlglot's version
+    and these rules) in a small JSON file under the user's cache directory, and not transpiled again.
+    A failure is never remembered. The cache is only a shortcut: unreadable or unwritable, it is
+    ignored and the models are transpiled.
+    """
+    known = _read_cache()
+    remembered = set(known)
+    new = []
+    for sql, path in models:
+        key = hashlib.sha256(f"{_rules_version()}\n{sql}".encode()).hexdigest()
+        if key not in remembered:
+            to_spark(sql, path)
+            new.append(key)
+            remembered.add(key)
+    if new:
+        _write_cache([k for k in known if k not in new] + new)
+
+
+def _read_cache() -> list[str]:
+    try:
+        keys = json.loads(cache_file().read_text())
+    except (OSError, ValueError):
+        return []
+    return [k for k in keys if isinstance(k, str)] if isinstance(keys, list) else []
+
+
+def _write_cache(keys: list[str]) -> None:
+    target = cache_file()
+    partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_text(json.dumps(keys[-CACHE_ENTRIES:]))
+        partial.replace(target)  # atomic: a concurrent build reads the old list or the new one
+    except OSError:
+        with contextlib.suppress(OSError):
+            partial.unlink()

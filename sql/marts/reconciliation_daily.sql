@@ -44,7 +44,9 @@ billing_lines as (
 ),
 
 prices as (
-    select * from staging.stg_prices where service_tier = 'default' and not is_batch
+    -- the list price: default tier, not batch, outside any time-of-day window (a window's
+    -- rate shares its effective_from, and arg_max would pick either)
+    select * from staging.stg_prices where service_tier = 'default' and not is_batch and window_name is null
 ),
 
 coverage as (

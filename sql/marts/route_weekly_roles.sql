@@ -62,7 +62,17 @@ final as (
         cast(by_role.cost_usd as double)
         / nullif(cast(sum(by_role.cost_usd) over (partition by by_role.week, by_role.route) as double), 0)
             as share_of_cost,
-        cast(round(by_role.cost_usd / actions.actions, 9) as decimal(38, 9)) as cost_per_action_usd
+        -- exactly, rounded half up to 1e-9 USD: in whole 1e-21 USD divided (`//`) by the actions
+        cast(
+            cast(
+                (
+                    cast(replace(cast(cast(by_role.cost_usd as decimal(38, 21)) as varchar), '.', '') as hugeint)
+                    + actions.actions * cast(500000000000 as hugeint)
+                )
+                // (actions.actions * cast(1000000000000 as hugeint))
+                as decimal(38, 0)
+            ) * 0.000000001 as decimal(38, 9)
+        ) as cost_per_action_usd
     from by_role
     inner join actions using (week, route)
 )
