@@ -157,18 +157,13 @@ def change_of(column: str) -> str:
     return column + "_change"
 
 
-# One row per route of the week with its last 8 weeks of cost per completed action (oldest first).
+# One row per route of the week: its figures, its last 8 weeks of cost per completed action (oldest first) and its
+# policy status (marts.route_health_weekly).
 ROUTE_HEALTH = """
-WITH spark AS (
-    SELECT route, list(cast(cost_per_completed_action_usd AS DOUBLE) ORDER BY week) AS trend_8w
-    FROM marts.route_weekly
-    WHERE week BETWEEN ? - INTERVAL 49 DAY AND ?
-    GROUP BY route
-)
 SELECT route, cost_usd, cost_per_completed_action_usd, trend_8w, actions, completed_actions,
        fallback_rate, retry_rate, premium_share, prompt_cache_hit_rate, error_rate, p95_latency_ms,
-       unpriced_calls
-FROM marts.route_weekly JOIN spark USING (route)
+       unpriced_calls, policy_status
+FROM marts.route_health_weekly
 WHERE week = ?
 ORDER BY cost_usd DESC NULLS LAST, route
 """
@@ -238,16 +233,12 @@ WHERE week = ? AND route IN (
 ORDER BY route, is_control DESC, policy_version
 """
 
+# The week's reconciliation per provider (marts.reconciliation_weekly), the providers with days out of tolerance first.
 WEEK_RECONCILIATION = """
-SELECT provider,
-       sum(estimated_cost_usd) AS estimated_cost_usd,
-       sum(billed_cost_usd) AS billed_cost_usd,
-       sum(delta_usd) AS delta_usd,
-       count(*) FILTER (WHERE NOT is_within_tolerance) AS rows_out_of_tolerance
-FROM marts.reconciliation_daily
-WHERE day BETWEEN ? AND ? + INTERVAL 6 DAY
-GROUP BY provider
-ORDER BY rows_out_of_tolerance DESC, abs(sum(delta_usd)) DESC, provider
+SELECT provider, estimated_cost_usd, billed_cost_usd, delta_usd, model_days_out_of_tolerance
+FROM marts.reconciliation_weekly
+WHERE week = ?
+ORDER BY model_days_out_of_tolerance DESC, abs(delta_usd) DESC NULLS LAST, provider
 """
 
 # --- Spend explorer: the cube, grouped by one allow-listed dimension -----------------------------------
@@ -264,7 +255,10 @@ DIMENSIONS = {
     "environment": "Environment",
 }
 SPEND_DAYS = "SELECT min(day), max(day) FROM marts.spend_daily"
-# The SQL is built from the allow-list above, never from what a user typed.
+# The app's one exception to "no metric outside a mart": the explorer adds up marts.spend_daily over the days the
+# user picks (and, for the totals, the period of equal length before them). Any range of any length can be
+# chosen, so no mart can hold every answer; spend_daily is small already (a row per day and cube cell: 52k rows
+# at 10M calls) and its columns all add up. The SQL is built from the allow-list above, never from what a user typed.
 SPEND_OVER_TIME = {
     dimension: f"""
 SELECT day, {dimension} AS "group", sum(cost_usd) AS cost_usd, sum(calls) AS calls
@@ -275,10 +269,12 @@ ORDER BY day, "group"
 """
     for dimension in DIMENSIONS
 }
+# The row with is_total (GROUPING SETS' ()) is the whole selection, so the page adds nothing up itself.
 SPEND_TOTALS = {
     dimension: f"""
 WITH spend AS (
     SELECT {dimension} AS "group",
+           grouping({dimension}) = 1 AS is_total,
            sum(cost_usd) FILTER (WHERE day BETWEEN $1 AND $2) AS cost_usd,
            sum(cost_usd) FILTER (WHERE day < $1) AS cost_prev_usd,
            sum(calls) FILTER (WHERE day BETWEEN $1 AND $2) AS calls,
@@ -286,14 +282,14 @@ WITH spend AS (
            sum(input_tokens + output_tokens) FILTER (WHERE day BETWEEN $1 AND $2) AS tokens
     FROM marts.spend_daily
     WHERE day BETWEEN $1 - cast($2 - $1 + 1 AS INTEGER) AND $2
-    GROUP BY ALL
+    GROUP BY GROUPING SETS (({dimension}), ())
 )
-SELECT "group", coalesce(cost_usd, 0) AS cost_usd, coalesce(cost_prev_usd, 0) AS cost_prev_usd,
+SELECT is_total, "group", coalesce(cost_usd, 0) AS cost_usd, coalesce(cost_prev_usd, 0) AS cost_prev_usd,
        coalesce(cost_usd, 0) - coalesce(cost_prev_usd, 0) AS delta_usd,
        (coalesce(cost_usd, 0) - cost_prev_usd) / nullif(cost_prev_usd, 0) AS change,
        coalesce(calls, 0) AS calls, coalesce(actions, 0) AS actions, coalesce(tokens, 0) AS tokens
 FROM spend
-ORDER BY cost_usd DESC, "group"
+ORDER BY is_total DESC, cost_usd DESC, "group"
 """
     for dimension in DIMENSIONS
 }
@@ -301,14 +297,9 @@ ORDER BY cost_usd DESC, "group"
 # --- Providers ---------------------------------------------------------------------------------------
 
 PROVIDER_SHARES = """
-SELECT provider, sum(calls) AS calls, sum(cost_usd) AS cost_usd,
-       sum(calls) / sum(sum(calls)) OVER () AS share_of_calls,
-       sum(cost_usd) / sum(sum(cost_usd)) OVER () AS share_of_cost,
-       sum(error_calls) / sum(calls) AS error_rate,
-       sum(fallback_calls) AS fallback_calls_received
-FROM marts.spend_daily
-WHERE day BETWEEN ? AND ? + INTERVAL 6 DAY
-GROUP BY provider
+SELECT provider, calls, cost_usd, share_of_calls, share_of_cost, error_rate, fallback_calls_received
+FROM marts.provider_weekly
+WHERE week = ?
 ORDER BY cost_usd DESC NULLS LAST, provider
 """
 
@@ -320,9 +311,8 @@ ORDER BY fallback_calls DESC, from_provider, to_provider
 """
 
 PROVIDER_WEEKS = """
-SELECT date_trunc('week', day) AS week, provider, sum(cost_usd) AS cost_usd, sum(calls) AS calls
-FROM marts.spend_daily
-GROUP BY ALL
+SELECT week, provider, cost_usd, calls
+FROM marts.provider_weekly
 ORDER BY week, provider
 """
 

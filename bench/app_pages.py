@@ -59,6 +59,9 @@ DRILL_DOWN_MARTS = (
     "marts.review_weekly",
     "marts.price_changes",
     "marts.provider_fallback_pairs",
+    "marts.route_health_weekly",
+    "marts.provider_weekly",
+    "marts.reconciliation_weekly",
 )
 
 
@@ -83,11 +86,11 @@ def page_queries(data, snapshot) -> dict[str, list[tuple[str, tuple]]]:
         ("marts.spend_deltas", data.WATERFALL, (week,)),
         ("marts.spend_deltas", data.MOVERS, (week,)),
         ("marts.cost_regressions", data.REGRESSIONS, (week,)),
-        ("marts.route_weekly", data.ROUTE_HEALTH, (week, week, week)),
+        ("marts.route_health_weekly", data.ROUTE_HEALTH, (week,)),
         ("marts.policy_violations", data.VIOLATIONS, (week,)),
         ("marts.budget_status", data.BUDGETS, (week, week)),
         ("marts.policy_compare", data.POLICY_COMPARE, (week, week)),
-        ("marts.reconciliation_daily", data.WEEK_RECONCILIATION, (week, week)),
+        ("marts.reconciliation_weekly", data.WEEK_RECONCILIATION, (week,)),
     )
     pages = {"Weekly review": review}
     if first_day is not None:
@@ -99,9 +102,11 @@ def page_queries(data, snapshot) -> dict[str, list[tuple[str, tuple]]]:
         ]
         pages["Providers"] = [
             (data.WEEKS, ()),
-            (data.PROVIDER_SHARES, (week, week)),
-            *present(("marts.provider_fallback_pairs", data.FALLBACK_PAIRS, (week,))),
-            (data.PROVIDER_WEEKS, ()),
+            *present(
+                ("marts.provider_weekly", data.PROVIDER_SHARES, (week,)),
+                ("marts.provider_fallback_pairs", data.FALLBACK_PAIRS, (week,)),
+                ("marts.provider_weekly", data.PROVIDER_WEEKS, ()),
+            ),
         ]
     pages["Regression debugger"] = [
         (data.WEEKS, ()),

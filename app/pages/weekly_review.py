@@ -2,7 +2,6 @@
 
 from datetime import timedelta
 
-import polars as pl
 import streamlit as st
 
 from app import charts, columns, data, frame
@@ -132,19 +131,14 @@ else:
 
 # --- route health ------------------------------------------------------------------------------------
 st.header("Route health")
-health = data.frame(snapshot, data.ROUTE_HEALTH, week, week, week)
-if data.has(snapshot, "marts.policy_violations"):
-    violations = data.frame(snapshot, data.VIOLATIONS, week)
-    status = violations.group_by(pl.col("scope").alias("route")).agg(
-        pl.when((pl.col("severity") == "breach").any()).then(pl.lit("breach")).otherwise(pl.lit("warning"))
-        .alias("policy_status")
-    )  # fmt: skip
-    health = health.join(status, on="route", how="left").with_columns(pl.col("policy_status").fill_null("ok"))
-config = columns.column_config("marts.route_weekly", health.columns)
-config["trend_8w"] = st.column_config.LineChartColumn("Cost per completed action, 8 weeks")
-config["policy_status"] = st.column_config.TextColumn("Policy", help="breach, warning or ok (marts.policy_violations)")
-st.dataframe(health, hide_index=True, column_config=config)
-frame.downloads(health.drop("trend_8w"), f"route-health-{week}")
+if not data.has(snapshot, "marts.route_health_weekly"):
+    frame.missing("route health (marts.route_health_weekly)", "Run `routeledger build` to publish it.")
+else:
+    health = data.frame(snapshot, data.ROUTE_HEALTH, week)
+    config = columns.column_config("marts.route_health_weekly", health.columns)
+    config["trend_8w"] = st.column_config.LineChartColumn("Cost per completed action, 8 weeks")
+    st.dataframe(health, hide_index=True, column_config=config)
+    frame.downloads(health.drop("trend_8w"), f"route-health-{week}")
 
 # --- policy ------------------------------------------------------------------------------------------
 left, right = st.columns(2)
@@ -152,10 +146,12 @@ with left:
     st.subheader("Policy violations")
     if not data.has(snapshot, "marts.policy_violations"):
         frame.missing("policy check (marts.policy_violations)", "Add pricing/policy.yaml and run `routeledger build`.")
-    elif violations.is_empty():
-        st.success("No route broke its policy this week.")
     else:
-        frame.table(violations, "marts.policy_violations", f"violations-{week}")
+        violations = data.frame(snapshot, data.VIOLATIONS, week)
+        if violations.is_empty():
+            st.success("No route broke its policy this week.")
+        else:
+            frame.table(violations, "marts.policy_violations", f"violations-{week}")
 with right:
     st.subheader("Budgets")
     if not data.has(snapshot, "marts.budget_status"):
@@ -181,28 +177,21 @@ else:
 
 # --- reconciliation ----------------------------------------------------------------------------------
 st.subheader("Reconciliation with the providers' bills")
-if not data.has(snapshot, "marts.reconciliation_daily"):
+if not data.has(snapshot, "marts.reconciliation_weekly"):
     frame.missing(
-        "provider bills (marts.reconciliation_daily)", "Run `routeledger ingest billing PATH` and `routeledger build`."
+        "provider bills (marts.reconciliation_weekly)", "Run `routeledger ingest billing PATH` and `routeledger build`."
     )
 else:
-    recon = data.frame(snapshot, data.WEEK_RECONCILIATION, week, week)
+    recon = data.frame(snapshot, data.WEEK_RECONCILIATION, week)
     if recon.is_empty():
         st.info("No bill covers this week yet: load the providers' exports with `routeledger ingest billing PATH`.")
     else:
-        out = int(recon["rows_out_of_tolerance"].sum())
+        out = [row for row in recon.iter_rows(named=True) if row["model_days_out_of_tolerance"]]
         if out:
-            st.error(f"{out:,} provider-model-days this week are out of tolerance: see Reconciliation.")
-        st.dataframe(
-            recon,
-            hide_index=True,
-            column_config={
-                "provider": "Provider",
-                "estimated_cost_usd": st.column_config.NumberColumn("Estimated", format="dollar"),
-                "billed_cost_usd": st.column_config.NumberColumn("Billed", format="dollar"),
-                "delta_usd": st.column_config.NumberColumn("Billed - estimated", format="dollar"),
-                "rows_out_of_tolerance": st.column_config.NumberColumn("Days out of tolerance", format="localized"),
-            },
-        )
-        frame.downloads(recon, f"reconciliation-{week}")
+            st.error(
+                "Out of tolerance this week: "
+                + ", ".join(f"{row['provider']} ({row['model_days_out_of_tolerance']:,} model-days)" for row in out)
+                + ". The Reconciliation page lists the days."
+            )
+        frame.table(recon, "marts.reconciliation_weekly", f"reconciliation-{week}")
         st.page_link("pages/reconciliation.py", label="Open reconciliation")
