@@ -168,6 +168,13 @@ WHERE week = ?
 ORDER BY cost_usd DESC NULLS LAST, route
 """
 
+# What the review points at, every week (marts.review_findings): the chosen week's, and the other weeks worth opening.
+FINDINGS = """
+SELECT week, kind, subject, detail
+FROM marts.review_findings
+ORDER BY week DESC, kind, subject
+"""
+
 # Routes by their spend change against the week before (marts.spend_deltas), largest change in size first.
 MOVERS = """
 SELECT deltas.route,
@@ -336,6 +343,15 @@ FROM marts.policy_compare
 WHERE route = ?
 GROUP BY week
 ORDER BY week
+"""
+
+# The policy versions the route ran in the week, the control first: a canary beside its control.
+ROUTE_POLICY_COMPARE = """
+SELECT policy_version, is_control, actions, completion_rate, fallback_rate, retry_rate, cost_per_completed_action_usd,
+       cost_per_completed_action_low_usd, cost_per_completed_action_high_usd, p95_latency_ms
+FROM marts.policy_compare
+WHERE week = ? AND route = ?
+ORDER BY is_control DESC, policy_version
 """
 
 ROUTE_FALLBACKS = """

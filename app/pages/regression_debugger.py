@@ -46,6 +46,13 @@ if not prices.is_empty():
     with st.expander(f"Price changes of the route's models in these weeks ({prices.height})"):
         frame.table(prices, "marts.price_changes", f"price-changes-{route}")
 
+if data.has(snapshot, "marts.policy_compare"):
+    compared = data.frame(snapshot, data.ROUTE_POLICY_COMPARE, week, route)
+    if compared.height > 1:
+        st.subheader("Policy versions this week")
+        st.caption("A canary beside its control, with 95% intervals (marts.policy_compare).")
+        frame.table(compared, "marts.policy_compare", f"policy-versions-{route}-{week}")
+
 left, right = st.columns(2)
 with left:
     st.subheader("What changed the spend")

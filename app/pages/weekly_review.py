@@ -78,6 +78,45 @@ if now["unpriced_calls"]:
         "`routeledger prices check` lists the models."
     )
 
+# --- findings: what to open next -----------------------------------------------------------------------
+FINDING_KINDS = {
+    "policy_breach": "Policy breach",
+    "cost_regression": "Cost regression",
+    "canary": "Canary",
+    "reconciliation": "Bill out of tolerance",
+}
+if data.has(snapshot, "marts.review_findings"):
+    findings = data.frame(snapshot, data.FINDINGS)
+    st.subheader("Findings this week")
+    found = False
+    for row in findings.iter_rows(named=True):
+        if row["week"] != week:
+            continue
+        found = True
+        label = f"{FINDING_KINDS[row['kind']]}: {row['subject']}, {row['detail']} →"
+        if row["kind"] == "reconciliation":
+            st.page_link("pages/reconciliation.py", label=label)
+        else:
+            st.page_link(
+                "pages/regression_debugger.py",
+                label=label,
+                query_params={"route": row["subject"], "week": frame.week_label(week)},
+            )
+    if not found:
+        st.success("No policy breach, cost regression, canary or bill out of tolerance this week.")
+    other_weeks: dict = {}
+    for row in findings.iter_rows(named=True):
+        if row["week"] != week:
+            other_weeks.setdefault(row["week"], []).append(f"{FINDING_KINDS[row['kind']].lower()} {row['subject']}")
+    if other_weeks:
+        with st.expander(f"Other weeks with findings ({len(other_weeks)})", expanded=True):
+            for other, what in other_weeks.items():
+                st.page_link(
+                    "pages/weekly_review.py",
+                    label=f"{frame.week_label(other)}: {'; '.join(what)}",
+                    query_params={"week": frame.week_label(other)},
+                )
+
 # --- what moved the spend ----------------------------------------------------------------------------
 st.header("What changed the spend")
 if not data.has(snapshot, "marts.spend_deltas"):
