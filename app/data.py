@@ -406,32 +406,13 @@ WHERE route = ? AND effective_from >= ? AND effective_from < ? + INTERVAL 7 DAY
 ORDER BY effective_from, provider, model, service_tier
 """
 
-# What the sample's calls can be filtered by, for the route-week.
-SAMPLE_FACETS = """
-SELECT list(DISTINCT status ORDER BY status), list(DISTINCT call_role ORDER BY call_role),
-       list(DISTINCT model ORDER BY model)
-FROM marts.route_week_sample_calls
-WHERE week = ? AND route = ?
-"""
-
-# The sampled actions (one sample, or both when $3 is NULL) with at least one call whose status, call role and
-# model are among those chosen (an empty list: any), and every call of those actions.
+# Every call of the route-week's sampled actions (both samples); the page filters them by what the user picks.
 SAMPLE_CALLS = """
-WITH calls AS (
-    SELECT * FROM marts.route_week_sample_calls WHERE week = $1 AND route = $2
-),
-chosen AS (
-    SELECT DISTINCT sample, action_id
-    FROM calls
-    WHERE ($3 IS NULL OR sample = $3)
-      AND (len(CAST($4 AS VARCHAR[])) = 0 OR list_contains(CAST($4 AS VARCHAR[]), status))
-      AND (len(CAST($5 AS VARCHAR[])) = 0 OR list_contains(CAST($5 AS VARCHAR[]), call_role))
-      AND (len(CAST($6 AS VARCHAR[])) = 0 OR list_contains(CAST($6 AS VARCHAR[]), model))
-)
 SELECT sample, sample_rank, action_id, action_outcome, action_model_chain, action_cost_usd, call_seq, call_role,
        provider, model, model_tier, status, error_type, fallback_reason, input_tokens, cached_input_tokens,
        output_tokens, cost_usd, latency_ms
-FROM calls JOIN chosen USING (sample, action_id)
+FROM marts.route_week_sample_calls
+WHERE week = ? AND route = ?
 ORDER BY sample, sample_rank, call_seq
 """
 
@@ -486,13 +467,13 @@ def row(snapshot: Snapshot, sql: str, *params: object) -> tuple | None:
 # size and mtime, a snapshot replaced on disk is opened afresh. Each query runs on its own cursor.
 @st.cache_resource(ttl=CACHE_SECONDS, max_entries=4, show_spinner=False)
 def _database(path: str, stamp: tuple[int, int]) -> duckdb.DuckDBPyConnection:
-    return open_snapshot(Path(path))
+    con = open_snapshot(Path(path))
+    con.execute("SET GLOBAL TimeZone = 'UTC'")  # for every cursor, without a statement per query
+    return con
 
 
 def _cursor(path: str) -> duckdb.DuckDBPyConnection:
-    cursor = _database(path, _file_stamp(Path(path))).cursor()
-    cursor.execute("SET TimeZone = 'UTC'")
-    return cursor
+    return _database(path, _file_stamp(Path(path))).cursor()
 
 
 @st.cache_data(ttl=CACHE_SECONDS, max_entries=256, show_spinner=False)

@@ -116,8 +116,7 @@ def page_queries(data, snapshot) -> dict[str, list[tuple[str, tuple]]]:
             ("marts.route_week_model_chains", data.MODEL_CHAINS, (week, route)),
             ("marts.route_weekly_roles", data.ROUTE_ROLES, (week, route)),
             ("marts.route_segment_weekly", data.ROUTE_SEGMENTS, (week, route)),
-            ("marts.route_week_sample_calls", data.SAMPLE_FACETS, (week, route)),
-            ("marts.route_week_sample_calls", data.SAMPLE_CALLS, (week, route, None, [], [], [])),
+            ("marts.route_week_sample_calls", data.SAMPLE_CALLS, (week, route)),
             ("marts.price_changes", data.ROUTE_PRICE_CHANGES, (route, complete[-1], week)),
         ),
     ]

@@ -21,7 +21,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from bench.browser import VIEWPORT, launch, served, wait_settled
-from tests.conftest import ROOT, rows
+from tests.conftest import rows
+from tests.test_app_pages import open_app as open_page
 from tests.test_browser import ARTIFACTS, chromium  # noqa: F401 (a fixture)
 
 
@@ -52,14 +53,9 @@ def stories(demo_db: Path) -> dict:
 
 
 def open_app(db: Path, monkeypatch: pytest.MonkeyPatch, page: str = "weekly_review", **query: str) -> AppTest:
+    """The app on the demo warehouse `db`, as a visitor opens a link (test_app_pages.open_app)."""
     monkeypatch.setenv("ROUTELEDGER_DB", str(db))
-    at = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=60)
-    at.query_params.update(query)
-    if page != "weekly_review":
-        at.switch_page(f"pages/{page}.py")
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
+    return open_page(page, **query)
 
 
 def links(at: AppTest) -> dict[str, tuple[str, str]]:

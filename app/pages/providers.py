@@ -21,14 +21,10 @@ if shares.height:
 frame.table(shares, "marts.provider_weekly", f"providers-{week}")
 
 st.subheader("Fallbacks between providers")
-if not data.has(snapshot, "marts.provider_fallback_pairs"):
-    frame.missing("fallback pairs (marts.provider_fallback_pairs)", "Run `routeledger build`.")
-else:
-    pairs = data.frame(snapshot, data.FALLBACK_PAIRS, week)
-    if pairs.is_empty():
-        st.info("No fallback this week.")
-    else:
-        frame.table(pairs, "marts.provider_fallback_pairs", f"fallback-pairs-{week}")
+frame.mart_table(
+    snapshot, "marts.provider_fallback_pairs", data.FALLBACK_PAIRS, (week,), f"fallback-pairs-{week}",
+    what="fallback pairs", run="Run `routeledger build`.", empty="No fallback this week.",
+)  # fmt: skip
 
 st.subheader("Share of spend, week by week")
 st.plotly_chart(charts.provider_weeks(data.frame(snapshot, data.PROVIDER_WEEKS)), width="stretch")

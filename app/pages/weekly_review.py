@@ -159,14 +159,11 @@ else:
         )
 
 st.subheader("Cost regressions")
-if not data.has(snapshot, "marts.cost_regressions"):
-    frame.missing("regression check (marts.cost_regressions)", "It arrives with the analysis marts.")
-else:
-    regressions = data.frame(snapshot, data.REGRESSIONS, week)
-    if regressions.is_empty():
-        st.success("No route's cost per completed action rose past its threshold this week.")
-    else:
-        frame.table(regressions, "marts.cost_regressions", f"regressions-{week}")
+frame.mart_table(
+    snapshot, "marts.cost_regressions", data.REGRESSIONS, (week,), f"regressions-{week}",
+    what="regression check", run="It arrives with the analysis marts.",
+    empty="No route's cost per completed action rose past its threshold this week.", good_news=True,
+)  # fmt: skip
 
 # --- route health ------------------------------------------------------------------------------------
 st.header("Route health")
@@ -183,36 +180,25 @@ else:
 left, right = st.columns(2)
 with left:
     st.subheader("Policy violations")
-    if not data.has(snapshot, "marts.policy_violations"):
-        frame.missing("policy check (marts.policy_violations)", "Add pricing/policy.yaml and run `routeledger build`.")
-    else:
-        violations = data.frame(snapshot, data.VIOLATIONS, week)
-        if violations.is_empty():
-            st.success("No route broke its policy this week.")
-        else:
-            frame.table(violations, "marts.policy_violations", f"violations-{week}")
+    frame.mart_table(
+        snapshot, "marts.policy_violations", data.VIOLATIONS, (week,), f"violations-{week}",
+        what="policy check", run="Add pricing/policy.yaml and run `routeledger build`.",
+        empty="No route broke its policy this week.", good_news=True,
+    )  # fmt: skip
 with right:
     st.subheader("Budgets")
-    if not data.has(snapshot, "marts.budget_status"):
-        frame.missing(
-            "budget status (marts.budget_status)", "Add budgets to pricing/policy.yaml and run `routeledger build`."
-        )
-    else:
-        budgets = data.frame(snapshot, data.BUDGETS, week, week)
-        if budgets.is_empty():
-            st.info("No budget covers this week.")
-        else:
-            frame.table(budgets, "marts.budget_status", f"budgets-{week}")
+    frame.mart_table(
+        snapshot, "marts.budget_status", data.BUDGETS, (week, week), f"budgets-{week}",
+        what="budget status", run="Add budgets to pricing/policy.yaml and run `routeledger build`.",
+        empty="No budget covers this week.",
+    )  # fmt: skip
 
 st.subheader("Policy changes and canaries")
-if not data.has(snapshot, "marts.policy_compare"):
-    frame.missing("policy comparison (marts.policy_compare)", "It arrives with the analysis marts.")
-else:
-    canaries = data.frame(snapshot, data.POLICY_COMPARE, week, week)
-    if canaries.is_empty():
-        st.info("Every route ran one policy version this week.")
-    else:
-        frame.table(canaries, "marts.policy_compare", f"policy-compare-{week}")
+frame.mart_table(
+    snapshot, "marts.policy_compare", data.POLICY_COMPARE, (week, week), f"policy-compare-{week}",
+    what="policy comparison", run="It arrives with the analysis marts.",
+    empty="Every route ran one policy version this week.",
+)  # fmt: skip
 
 # --- reconciliation ----------------------------------------------------------------------------------
 st.subheader("Reconciliation with the providers' bills")
