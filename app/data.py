@@ -157,20 +157,22 @@ def change_of(column: str) -> str:
     return column + "_change"
 
 
-# One row per route of the week with its last 8 weeks of cost per completed action (oldest first).
+# One row per route of the week: its figures, its last 8 weeks of cost per completed action (oldest first) and its
+# policy status (marts.route_health_weekly).
 ROUTE_HEALTH = """
-WITH spark AS (
-    SELECT route, list(cast(cost_per_completed_action_usd AS DOUBLE) ORDER BY week) AS trend_8w
-    FROM marts.route_weekly
-    WHERE week BETWEEN ? - INTERVAL 49 DAY AND ?
-    GROUP BY route
-)
 SELECT route, cost_usd, cost_per_completed_action_usd, trend_8w, actions, completed_actions,
        fallback_rate, retry_rate, premium_share, prompt_cache_hit_rate, error_rate, p95_latency_ms,
-       unpriced_calls
-FROM marts.route_weekly JOIN spark USING (route)
+       unpriced_calls, policy_status
+FROM marts.route_health_weekly
 WHERE week = ?
 ORDER BY cost_usd DESC NULLS LAST, route
+"""
+
+# What the review points at, every week (marts.review_findings): the chosen week's, and the other weeks worth opening.
+FINDINGS = """
+SELECT week, kind, subject, detail
+FROM marts.review_findings
+ORDER BY week DESC, kind, subject
 """
 
 # Routes by their spend change against the week before (marts.spend_deltas), largest change in size first.
@@ -238,16 +240,12 @@ WHERE week = ? AND route IN (
 ORDER BY route, is_control DESC, policy_version
 """
 
+# The week's reconciliation per provider (marts.reconciliation_weekly), the providers with days out of tolerance first.
 WEEK_RECONCILIATION = """
-SELECT provider,
-       sum(estimated_cost_usd) AS estimated_cost_usd,
-       sum(billed_cost_usd) AS billed_cost_usd,
-       sum(delta_usd) AS delta_usd,
-       count(*) FILTER (WHERE NOT is_within_tolerance) AS rows_out_of_tolerance
-FROM marts.reconciliation_daily
-WHERE day BETWEEN ? AND ? + INTERVAL 6 DAY
-GROUP BY provider
-ORDER BY rows_out_of_tolerance DESC, abs(sum(delta_usd)) DESC, provider
+SELECT provider, estimated_cost_usd, billed_cost_usd, delta_usd, model_days_out_of_tolerance
+FROM marts.reconciliation_weekly
+WHERE week = ?
+ORDER BY model_days_out_of_tolerance DESC, abs(delta_usd) DESC NULLS LAST, provider
 """
 
 # --- Spend explorer: the cube, grouped by one allow-listed dimension -----------------------------------
@@ -264,7 +262,10 @@ DIMENSIONS = {
     "environment": "Environment",
 }
 SPEND_DAYS = "SELECT min(day), max(day) FROM marts.spend_daily"
-# The SQL is built from the allow-list above, never from what a user typed.
+# The app's one exception to "no metric outside a mart": the explorer adds up marts.spend_daily over the days the
+# user picks (and, for the totals, the period of equal length before them). Any range of any length can be
+# chosen, so no mart can hold every answer; spend_daily is small already (a row per day and cube cell: 52k rows
+# at 10M calls) and its columns all add up. The SQL is built from the allow-list above, never from what a user typed.
 SPEND_OVER_TIME = {
     dimension: f"""
 SELECT day, {dimension} AS "group", sum(cost_usd) AS cost_usd, sum(calls) AS calls
@@ -275,6 +276,7 @@ ORDER BY day, "group"
 """
     for dimension in DIMENSIONS
 }
+# The row with is_total (the groups added up) is the whole selection, so the page adds nothing up itself.
 SPEND_TOTALS = {
     dimension: f"""
 WITH spend AS (
@@ -287,13 +289,18 @@ WITH spend AS (
     FROM marts.spend_daily
     WHERE day BETWEEN $1 - cast($2 - $1 + 1 AS INTEGER) AND $2
     GROUP BY ALL
+),
+with_total AS (
+    SELECT false AS is_total, * FROM spend
+    UNION ALL
+    SELECT true, NULL, sum(cost_usd), sum(cost_prev_usd), sum(calls), sum(actions), sum(tokens) FROM spend
 )
-SELECT "group", coalesce(cost_usd, 0) AS cost_usd, coalesce(cost_prev_usd, 0) AS cost_prev_usd,
+SELECT is_total, "group", coalesce(cost_usd, 0) AS cost_usd, coalesce(cost_prev_usd, 0) AS cost_prev_usd,
        coalesce(cost_usd, 0) - coalesce(cost_prev_usd, 0) AS delta_usd,
        (coalesce(cost_usd, 0) - cost_prev_usd) / nullif(cost_prev_usd, 0) AS change,
        coalesce(calls, 0) AS calls, coalesce(actions, 0) AS actions, coalesce(tokens, 0) AS tokens
-FROM spend
-ORDER BY cost_usd DESC, "group"
+FROM with_total
+ORDER BY is_total DESC, cost_usd DESC, "group"
 """
     for dimension in DIMENSIONS
 }
@@ -301,14 +308,9 @@ ORDER BY cost_usd DESC, "group"
 # --- Providers ---------------------------------------------------------------------------------------
 
 PROVIDER_SHARES = """
-SELECT provider, sum(calls) AS calls, sum(cost_usd) AS cost_usd,
-       sum(calls) / sum(sum(calls)) OVER () AS share_of_calls,
-       sum(cost_usd) / sum(sum(cost_usd)) OVER () AS share_of_cost,
-       sum(error_calls) / sum(calls) AS error_rate,
-       sum(fallback_calls) AS fallback_calls_received
-FROM marts.spend_daily
-WHERE day BETWEEN ? AND ? + INTERVAL 6 DAY
-GROUP BY provider
+SELECT provider, calls, cost_usd, share_of_calls, share_of_cost, error_rate, fallback_calls_received
+FROM marts.provider_weekly
+WHERE week = ?
 ORDER BY cost_usd DESC NULLS LAST, provider
 """
 
@@ -320,9 +322,8 @@ ORDER BY fallback_calls DESC, from_provider, to_provider
 """
 
 PROVIDER_WEEKS = """
-SELECT date_trunc('week', day) AS week, provider, sum(cost_usd) AS cost_usd, sum(calls) AS calls
-FROM marts.spend_daily
-GROUP BY ALL
+SELECT week, provider, cost_usd, calls
+FROM marts.provider_weekly
 ORDER BY week, provider
 """
 
@@ -346,6 +347,15 @@ FROM marts.policy_compare
 WHERE route = ?
 GROUP BY week
 ORDER BY week
+"""
+
+# The policy versions the route ran in the week, the control first: a canary beside its control.
+ROUTE_POLICY_COMPARE = """
+SELECT policy_version, is_control, actions, completion_rate, fallback_rate, retry_rate, cost_per_completed_action_usd,
+       cost_per_completed_action_low_usd, cost_per_completed_action_high_usd, p95_latency_ms
+FROM marts.policy_compare
+WHERE week = ? AND route = ?
+ORDER BY is_control DESC, policy_version
 """
 
 ROUTE_FALLBACKS = """
@@ -400,32 +410,13 @@ WHERE route = ? AND effective_from >= ? AND effective_from < ? + INTERVAL 7 DAY
 ORDER BY effective_from, provider, model, service_tier
 """
 
-# What the sample's calls can be filtered by, for the route-week.
-SAMPLE_FACETS = """
-SELECT list(DISTINCT status ORDER BY status), list(DISTINCT call_role ORDER BY call_role),
-       list(DISTINCT model ORDER BY model)
-FROM marts.route_week_sample_calls
-WHERE week = ? AND route = ?
-"""
-
-# The sampled actions (one sample, or both when $3 is NULL) with at least one call whose status, call role and
-# model are among those chosen (an empty list: any), and every call of those actions.
+# Every call of the route-week's sampled actions (both samples); the page filters them by what the user picks.
 SAMPLE_CALLS = """
-WITH calls AS (
-    SELECT * FROM marts.route_week_sample_calls WHERE week = $1 AND route = $2
-),
-chosen AS (
-    SELECT DISTINCT sample, action_id
-    FROM calls
-    WHERE ($3 IS NULL OR sample = $3)
-      AND (len(CAST($4 AS VARCHAR[])) = 0 OR list_contains(CAST($4 AS VARCHAR[]), status))
-      AND (len(CAST($5 AS VARCHAR[])) = 0 OR list_contains(CAST($5 AS VARCHAR[]), call_role))
-      AND (len(CAST($6 AS VARCHAR[])) = 0 OR list_contains(CAST($6 AS VARCHAR[]), model))
-)
 SELECT sample, sample_rank, action_id, action_outcome, action_model_chain, action_cost_usd, call_seq, call_role,
        provider, model, model_tier, status, error_type, fallback_reason, input_tokens, cached_input_tokens,
        output_tokens, cost_usd, latency_ms
-FROM calls JOIN chosen USING (sample, action_id)
+FROM marts.route_week_sample_calls
+WHERE week = ? AND route = ?
 ORDER BY sample, sample_rank, call_seq
 """
 
@@ -480,25 +471,60 @@ def row(snapshot: Snapshot, sql: str, *params: object) -> tuple | None:
 # size and mtime, a snapshot replaced on disk is opened afresh. Each query runs on its own cursor.
 @st.cache_resource(ttl=CACHE_SECONDS, max_entries=4, show_spinner=False)
 def _database(path: str, stamp: tuple[int, int]) -> duckdb.DuckDBPyConnection:
-    return open_snapshot(Path(path))
+    con = open_snapshot(Path(path))
+    con.execute("SET GLOBAL TimeZone = 'UTC'")  # for every cursor, without a statement per query
+    return con
 
 
 def _cursor(path: str) -> duckdb.DuckDBPyConnection:
-    cursor = _database(path, _file_stamp(Path(path))).cursor()
-    cursor.execute("SET TimeZone = 'UTC'")
-    return cursor
+    return _database(path, _file_stamp(Path(path))).cursor()
 
 
-@st.cache_data(ttl=CACHE_SECONDS, max_entries=256, show_spinner=False)
+# DuckDB's types as Polars holds them, as DuckDB's own Arrow export gives them (HUGEINT, what sum() of BIGINT
+# returns, as DECIMAL(38,0): Arrow has no 128-bit integer).
+POLARS_TYPES: dict[str, pl.DataType] = {
+    "VARCHAR": pl.String(),
+    "BOOLEAN": pl.Boolean(),
+    "INTEGER": pl.Int32(),
+    "BIGINT": pl.Int64(),
+    "HUGEINT": pl.Decimal(38, 0),
+    "DOUBLE": pl.Float64(),
+    "DATE": pl.Date(),
+    "TIMESTAMP": pl.Datetime("us"),
+    "TIMESTAMP WITH TIME ZONE": pl.Datetime("us", "UTC"),
+}
+
+
+def polars_type(duckdb_type: str) -> pl.DataType | None:
+    """The Polars type of a DuckDB column type (as DuckDB names it); None for one not listed here."""
+    if duckdb_type.endswith("[]"):
+        inner = polars_type(duckdb_type.removesuffix("[]"))
+        return None if inner is None else pl.List(inner)
+    if duckdb_type.startswith("DECIMAL("):
+        precision, scale = duckdb_type.removeprefix("DECIMAL(").removesuffix(")").split(",")
+        return pl.Decimal(int(precision), int(scale))
+    return POLARS_TYPES.get(duckdb_type)
+
+
+# A page's results are a few rows to a few thousand: built from the fetched rows with the types DuckDB
+# declares, a result costs about half of what the way through Arrow (`.pl()`) does. A type not listed
+# above still goes through Arrow. Results are cached as they are (st.cache_resource), not pickled and
+# copied for each reader as st.cache_data does: a Polars frame is not changed by the operations the pages
+# use (each returns a new frame), and a rows list is only read.
+@st.cache_resource(ttl=CACHE_SECONDS, max_entries=256, show_spinner=False)
 def _frame(path: str, sql: str, params: tuple) -> pl.DataFrame:
     cursor = _cursor(path)
     try:
-        return cursor.sql(sql, params=list(params)).pl()
+        result = cursor.execute(sql, list(params))
+        schema = {name: polars_type(str(kind)) for name, kind, *_ in result.description}
+        if any(kind is None for kind in schema.values()):
+            return cursor.sql(sql, params=list(params)).pl()
+        return pl.DataFrame(result.fetchall(), schema=schema, orient="row")
     finally:
         cursor.close()
 
 
-@st.cache_data(ttl=CACHE_SECONDS, max_entries=256, show_spinner=False)
+@st.cache_resource(ttl=CACHE_SECONDS, max_entries=256, show_spinner=False)
 def _rows(path: str, sql: str, params: tuple) -> list[tuple]:
     cursor = _cursor(path)
     try:

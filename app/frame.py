@@ -50,6 +50,34 @@ def table(frame: pl.DataFrame, model: str, name: str) -> None:
     downloads(frame, name)
 
 
+def mart_table(
+    snapshot: data.Snapshot,
+    model: str,
+    sql: str,
+    params: tuple,
+    name: str,
+    *,
+    what: str,
+    run: str,
+    empty: str,
+    good_news: bool = False,
+) -> pl.DataFrame | None:
+    """A page section that reads one mart: `sql`'s rows as `table()` shows them.
+
+    Without `model` in the snapshot, the line saying what is missing (`what`) and what to `run`,
+    and None; with no rows, `empty` (as good news, green, when `good_news`).
+    """
+    if not data.has(snapshot, model):
+        missing(f"{what} ({model})", run)
+        return None
+    rows = data.frame(snapshot, sql, *params)
+    if rows.is_empty():
+        (st.success if good_news else st.info)(empty)
+    else:
+        table(rows, model, name)
+    return rows
+
+
 def downloads(frame: pl.DataFrame, name: str) -> None:
     """`frame` as `name`.csv and `name`.parquet (exact: the Parquet keeps DECIMAL money as DECIMAL)."""
     row = st.container(horizontal=True)

@@ -10,35 +10,32 @@ queries per page are the ones the page file runs on its default view; a section 
 is not in the snapshot is left out, as the page leaves it out. Also reports the snapshot's
 size and the drill-down marts' row counts.
 
-`settle_times(db)` serves the app (`routeledger app`, as a user starts it) on the snapshot and
-loads every page in the Debian Chromium (playwright, as tests/test_browser.py does): the time
-from navigation to a settled page (connected, script finished, no skeleton left), on the
-first visit after the server started (cold caches: what the first visitor after a build
-waits for) and on a second visit (warm), against the 1 s target.
+`settle_times(db)` serves the app (`routeledger app`, as a user starts it, through
+bench/browser.py as tests/test_browser.py does) on the snapshot and loads every page in the
+Debian Chromium: the time from navigation to a settled page (bench.browser.SETTLED: connected,
+script finished, no skeleton left, the title and every Plotly chart drawn, checked on every
+animation frame), on the first visit after the server started (cold caches: what the first
+visitor after a build waits for) and on a second visit (warm), against the 1 s target. Each
+visit is a full page load (a new session, Streamlit's frontend started again); moving between
+pages in the sidebar is quicker.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
 import math
 import os
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
 TARGET_MS = 100.0
 SETTLED_TARGET_MS = 1000.0
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
 # The app's pages by URL path (app/main.py's navigation), the landing page first.
 PAGE_PATHS = {
     "Weekly review": "",
@@ -59,6 +56,9 @@ DRILL_DOWN_MARTS = (
     "marts.review_weekly",
     "marts.price_changes",
     "marts.provider_fallback_pairs",
+    "marts.route_health_weekly",
+    "marts.provider_weekly",
+    "marts.reconciliation_weekly",
 )
 
 
@@ -80,14 +80,15 @@ def page_queries(data, snapshot) -> dict[str, list[tuple[str, tuple]]]:
         ("marts.route_weekly", data.WEEKS, ()),
         ("marts.review_weekly", data.WEEK_KPIS, (week, week)),
         ("marts.week_restatements", data.RESTATEMENT, (week,)),
+        ("marts.review_findings", data.FINDINGS, ()),
         ("marts.spend_deltas", data.WATERFALL, (week,)),
         ("marts.spend_deltas", data.MOVERS, (week,)),
         ("marts.cost_regressions", data.REGRESSIONS, (week,)),
-        ("marts.route_weekly", data.ROUTE_HEALTH, (week, week, week)),
+        ("marts.route_health_weekly", data.ROUTE_HEALTH, (week,)),
         ("marts.policy_violations", data.VIOLATIONS, (week,)),
         ("marts.budget_status", data.BUDGETS, (week, week)),
         ("marts.policy_compare", data.POLICY_COMPARE, (week, week)),
-        ("marts.reconciliation_daily", data.WEEK_RECONCILIATION, (week, week)),
+        ("marts.reconciliation_weekly", data.WEEK_RECONCILIATION, (week,)),
     )
     pages = {"Weekly review": review}
     if first_day is not None:
@@ -99,9 +100,11 @@ def page_queries(data, snapshot) -> dict[str, list[tuple[str, tuple]]]:
         ]
         pages["Providers"] = [
             (data.WEEKS, ()),
-            (data.PROVIDER_SHARES, (week, week)),
-            *present(("marts.provider_fallback_pairs", data.FALLBACK_PAIRS, (week,))),
-            (data.PROVIDER_WEEKS, ()),
+            *present(
+                ("marts.provider_weekly", data.PROVIDER_SHARES, (week,)),
+                ("marts.provider_fallback_pairs", data.FALLBACK_PAIRS, (week,)),
+                ("marts.provider_weekly", data.PROVIDER_WEEKS, ()),
+            ),
         ]
     pages["Regression debugger"] = [
         (data.WEEKS, ()),
@@ -109,14 +112,14 @@ def page_queries(data, snapshot) -> dict[str, list[tuple[str, tuple]]]:
         *present(
             ("marts.route_weekly", data.ROUTE_HISTORY, (route,)),
             ("marts.policy_compare", data.ROUTE_POLICY_VERSIONS, (route,)),
+            ("marts.policy_compare", data.ROUTE_POLICY_COMPARE, (week, route)),
             ("marts.spend_deltas", data.ROUTE_DECOMPOSITION, (week, route)),
             ("marts.route_weekly_fallbacks", data.ROUTE_FALLBACKS, (week, route)),
             ("marts.route_weekly_status", data.ROUTE_STATUSES, (week, route)),
             ("marts.route_week_model_chains", data.MODEL_CHAINS, (week, route)),
             ("marts.route_weekly_roles", data.ROUTE_ROLES, (week, route)),
             ("marts.route_segment_weekly", data.ROUTE_SEGMENTS, (week, route)),
-            ("marts.route_week_sample_calls", data.SAMPLE_FACETS, (week, route)),
-            ("marts.route_week_sample_calls", data.SAMPLE_CALLS, (week, route, None, [], [], [])),
+            ("marts.route_week_sample_calls", data.SAMPLE_CALLS, (week, route)),
             ("marts.price_changes", data.ROUTE_PRICE_CHANGES, (route, complete[-1], week)),
         ),
     ]
@@ -175,26 +178,29 @@ def settle_times(db: Path, screenshots: Path | None = None) -> list[tuple[str, f
     """
     from playwright.sync_api import sync_playwright
 
-    if not CHROMIUM.exists():
-        raise FileNotFoundError(f"{CHROMIUM} is missing: run scripts/install-browser.sh as root")
+    from bench.browser import VIEWPORT, launch, served, wait_settled
+
     times = []
-    with _served(db) as url, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+    with tempfile.TemporaryDirectory(prefix="routeledger-app-") as tmp, sync_playwright() as playwright:
+        browser = launch(playwright)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            for visit in range(2):
-                for name, path in PAGE_PATHS.items():
-                    started = time.perf_counter()
-                    page.goto(url + path, wait_until="load")
-                    _wait_settled(page)
-                    elapsed = (time.perf_counter() - started) * 1000
-                    if visit == 0:
-                        times.append([name, elapsed, math.nan])
-                        if screenshots is not None:
-                            screenshots.mkdir(parents=True, exist_ok=True)
-                            page.screenshot(path=str(screenshots / f"{path or 'weekly_review'}.png"), full_page=True)
-                    else:
-                        next(t for t in times if t[0] == name)[2] = elapsed
+            with served(db, Path(tmp) / "app.log") as server:
+                page = browser.new_page(viewport=VIEWPORT)
+                for visit in range(2):
+                    for name, path in PAGE_PATHS.items():
+                        started = time.perf_counter()
+                        page.goto(server.url + path, wait_until="commit")
+                        wait_settled(page)
+                        elapsed = (time.perf_counter() - started) * 1000
+                        if visit == 0:
+                            times.append([name, elapsed, math.nan])
+                            if screenshots is not None:
+                                screenshots.mkdir(parents=True, exist_ok=True)
+                                page.screenshot(
+                                    path=str(screenshots / f"{path or 'weekly_review'}.png"), full_page=True
+                                )
+                        else:
+                            next(t for t in times if t[0] == name)[2] = elapsed
         finally:
             browser.close()
     return [(name, first, second) for name, first, second in times]
@@ -214,69 +220,6 @@ def settle_lines(db: Path, screenshots: Path | None = None) -> list[str]:
         verdict = "ok" if max(first, second) <= SETTLED_TARGET_MS else f"over {SETTLED_TARGET_MS:.0f} ms"
         lines.append(f"| {name} | {first:,.0f} | {second:,.0f} | {verdict} |")
     return lines
-
-
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@contextlib.contextmanager
-def _served(db: Path) -> Iterator[str]:
-    """`routeledger app --db DB` on a free port, in its own process group, stopped (the group) on exit."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    log = tempfile.NamedTemporaryFile(prefix="routeledger-app-", suffix=".log", delete=False)  # noqa: SIM115
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pipelines.cli", "app", "--db", str(db), "--port", str(port)],
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not _healthy(port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"routeledger app did not start: {Path(log.name).read_text()[-2000:]}")
-            time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-        log.close()
-        Path(log.name).unlink(missing_ok=True)
-
-
-def _healthy(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as response:
-            return response.read().decode().strip() == "ok"
-    except OSError:
-        return False
-
-
-def _wait_settled(page) -> None:
-    """Streamlit's own e2e wait (tests/test_browser.py): connected, script not running, no skeleton left."""
-    from playwright.sync_api import expect
-
-    page.wait_for_selector("[data-testid='stAppViewContainer']", state="attached", timeout=60_000)
-    page.wait_for_selector("[data-testid='stApp'][data-test-connection-state='CONNECTED']", timeout=60_000)
-    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=60_000)
-    expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=60_000)
 
 
 def _run_all(data, snapshot, queries: list[tuple[str, tuple]]) -> None:

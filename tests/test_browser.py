@@ -10,32 +10,18 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import signal
 import socket
-import subprocess
 import time
-import urllib.request
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ACME_CATALOG, CLI, FIXTURES, ROOT
+from bench.browser import CHROMIUM, VIEWPORT, Server, health, launch, served, wait_settled
+from tests.conftest import ACME_CATALOG, FIXTURES, ROOT
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 TWO_WEEKS = FIXTURES / "app" / "routes_two_weeks.jsonl"
-STARTUP_SECONDS = 60
 # Screenshots a person (or CI) can look at after the run: $TEST_ARTIFACTS, else test-artifacts/ in the checkout.
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", ROOT / "test-artifacts")) / "screenshots"
 
@@ -53,70 +39,14 @@ PAGES = {
 }
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def health(port: int) -> str | None:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as response:
-            return response.read().decode().strip()
-    except OSError:
-        return None
-
-
-class Server:
-    def __init__(self, process: subprocess.Popen, db: Path, port: int, log: Path) -> None:
-        self.process, self.db, self.port, self.log = process, db, port, log
-
-    def current_build_id(self) -> str:
-        name = (self.db.parent / "published" / self.db.name / "CURRENT").read_text().strip()
-        return name.removeprefix("marts-").removesuffix(".duckdb")
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
-
-    def wait_healthy(self) -> None:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"routeledger app exited {self.process.returncode}:\n{self.log.read_text()}")
-            if health(self.port) == "ok":
-                return
-            time.sleep(0.2)
-        raise AssertionError(f"no /_stcore/health == ok within {STARTUP_SECONDS}s:\n{self.log.read_text()}")
-
-    def stop(self) -> None:
-        """End the CLI and its streamlit child: the whole process group this test started."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-
-
 @contextlib.contextmanager
 def serve(db: Path, log: Path) -> Iterator[Server]:
-    port = free_port()
-    with log.open("w") as handle:
-        process = subprocess.Popen(
-            [*CLI, "app", "--db", str(db), "--port", str(port)],
-            cwd=ROOT,
-            stdout=handle,  # a file, not a pipe: a full pipe would stall the server
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    server = Server(process, db, port, log)
+    """`routeledger app` on `db`, as bench.browser serves it; a start-up failure fails the test."""
     try:
-        server.wait_healthy()
-        yield server
-    finally:
-        server.stop()
+        with served(db, log) as server:
+            yield server
+    except RuntimeError as exc:
+        raise AssertionError(str(exc)) from exc
 
 
 @pytest.fixture(scope="module")
@@ -146,13 +76,8 @@ def chromium() -> Path:
 
 
 def wait_for_app_run(page) -> None:
-    """Streamlit's own e2e wait: connected, script not running, no skeletons left."""
-    from playwright.sync_api import expect
-
-    page.wait_for_selector("[data-testid='stAppViewContainer']", state="attached", timeout=30_000)
-    page.wait_for_selector("[data-testid='stApp'][data-test-connection-state='CONNECTED']", timeout=30_000)
-    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=30_000)
-    expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=30_000)
+    """Until Streamlit has settled: connected, the script finished, no skeleton, title and charts drawn."""
+    wait_settled(page, timeout_ms=30_000)
 
 
 def grid_rows(page) -> list[dict[str, str]]:
@@ -170,9 +95,9 @@ def test_the_page_renders_the_published_routes_in_chromium(chromium: Path, serve
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True)
+        browser = launch(playwright)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page = browser.new_page(viewport=VIEWPORT)
             page.goto(server.url + "routes_by_week", wait_until="domcontentloaded")
             wait_for_app_run(page)
 
@@ -221,9 +146,9 @@ def test_every_page_renders_without_error_and_fetches_nothing_from_outside(chrom
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     requested: list[str] = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True)
+        browser = launch(playwright)
         try:
-            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            context = browser.new_context(viewport=VIEWPORT)
             context.on("request", lambda request: requested.append(request.url))
             page = context.new_page()
             for path, (title, known) in PAGES.items():

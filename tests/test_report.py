@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from bench.browser import CHROMIUM, launch
 from tests.conftest import ACME_CATALOG, FIXTURES, call, run_cli, write_jsonl
 
 TWO_WEEKS = FIXTURES / "app" / "routes_two_weeks.jsonl"
-CHROMIUM = Path("/usr/bin/chromium")
 
 
 @pytest.fixture(scope="module")
@@ -83,14 +83,12 @@ def test_the_html_report_draws_its_chart_with_the_network_off(built, tmp_path):
         pytest.skip("Chromium not installed")
     from playwright.sync_api import sync_playwright
 
-    from tests.test_browser import CHROMIUM_ARGS
-
     db, _ = built
     out = tmp_path / "review.html"
     assert run_cli("report", "--db", str(db), "-o", str(out)).returncode == 0
     requested: list[str] = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        browser = launch(playwright)
         try:
             context = browser.new_context(offline=True)
             context.on("request", lambda request: requested.append(request.url))

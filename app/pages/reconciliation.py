@@ -35,11 +35,8 @@ st.caption("Billed minus estimated, split into the token gap, the price gap and 
 frame.table(daily, "marts.reconciliation_daily", "reconciliation-daily")
 
 st.subheader("Other charges")
-if not data.has(snapshot, "marts.billing_other_charges"):
-    frame.missing("other charges (marts.billing_other_charges)", "They arrive with the billing marts.")
-else:
-    charges = data.frame(snapshot, data.OTHER_CHARGES)
-    if charges.is_empty():
-        st.info("The bills hold no charge other than model usage.")
-    else:
-        frame.table(charges, "marts.billing_other_charges", "billing-other-charges")
+frame.mart_table(
+    snapshot, "marts.billing_other_charges", data.OTHER_CHARGES, (), "billing-other-charges",
+    what="other charges", run="They arrive with the billing marts.",
+    empty="The bills hold no charge other than model usage.",
+)  # fmt: skip

@@ -46,6 +46,13 @@ if not prices.is_empty():
     with st.expander(f"Price changes of the route's models in these weeks ({prices.height})"):
         frame.table(prices, "marts.price_changes", f"price-changes-{route}")
 
+if data.has(snapshot, "marts.policy_compare"):
+    compared = data.frame(snapshot, data.ROUTE_POLICY_COMPARE, week, route)
+    if compared.height > 1:
+        st.subheader("Policy versions this week")
+        st.caption("A canary beside its control, with 95% intervals (marts.policy_compare).")
+        frame.table(compared, "marts.policy_compare", f"policy-versions-{route}-{week}")
+
 left, right = st.columns(2)
 with left:
     st.subheader("What changed the spend")
@@ -75,44 +82,53 @@ with right:
                 f"statuses-{route}-{week}")  # fmt: skip
 
 st.subheader("How actions went through the tiers")
-if not data.has(snapshot, "marts.route_week_model_chains"):
-    frame.missing("tier chains (marts.route_week_model_chains)", "Run `routeledger build`.")
-else:
-    frame.table(data.frame(snapshot, data.MODEL_CHAINS, week, route), "marts.route_week_model_chains",
-                f"chains-{route}-{week}")  # fmt: skip
+frame.mart_table(
+    snapshot, "marts.route_week_model_chains", data.MODEL_CHAINS, (week, route), f"chains-{route}-{week}",
+    what="tier chains", run="Run `routeledger build`.", empty="No action this week.",
+)  # fmt: skip
 
 st.subheader("Cost by call role")
-if not data.has(snapshot, "marts.route_weekly_roles"):
-    frame.missing("cost by call role (marts.route_weekly_roles)", "It arrives with the analysis marts.")
-else:
-    frame.table(data.frame(snapshot, data.ROUTE_ROLES, week, route), "marts.route_weekly_roles",
-                f"roles-{route}-{week}")  # fmt: skip
+frame.mart_table(
+    snapshot, "marts.route_weekly_roles", data.ROUTE_ROLES, (week, route), f"roles-{route}-{week}",
+    what="cost by call role", run="It arrives with the analysis marts.", empty="No call this week.",
+)  # fmt: skip
 
 st.subheader("By user tier and workload class")
-if not data.has(snapshot, "marts.route_segment_weekly"):
-    frame.missing("segments (marts.route_segment_weekly)", "They arrive with the analysis marts.")
-else:
-    frame.table(data.frame(snapshot, data.ROUTE_SEGMENTS, week, route), "marts.route_segment_weekly",
-                f"segments-{route}-{week}")  # fmt: skip
+frame.mart_table(
+    snapshot, "marts.route_segment_weekly", data.ROUTE_SEGMENTS, (week, route), f"segments-{route}-{week}",
+    what="segments", run="They arrive with the analysis marts.", empty="No action this week.",
+)  # fmt: skip
 
 st.subheader("Sample actions, call by call")
 st.caption(
     "The week's 5 most expensive actions on the route, and 5 others drawn with a fixed seed. Filter by sample, "
     "or keep the actions with at least one call of the chosen status, call role and model."
 )
-statuses, roles, models = data.row(snapshot, data.SAMPLE_FACETS, week, route) or ([], [], [])
+calls = data.frame(snapshot, data.SAMPLE_CALLS, week, route)
+
+
+def choices(column: str) -> list[str]:
+    return sorted(calls[column].drop_nulls().unique().to_list())
+
+
 filters = st.columns(4)
 with filters[0]:
     sample = st.selectbox(
         "Sample", ["most expensive", "random"], index=None, placeholder="both", bind="query-params", key="sample"
     )
 with filters[1]:
-    status = st.multiselect("Status", statuses or [], placeholder="any", bind="query-params", key="status")
+    status = st.multiselect("Status", choices("status"), placeholder="any", bind="query-params", key="status")
 with filters[2]:
-    role = st.multiselect("Call role", roles or [], placeholder="any", bind="query-params", key="role")
+    role = st.multiselect("Call role", choices("call_role"), placeholder="any", bind="query-params", key="role")
 with filters[3]:
-    model = st.multiselect("Model", models or [], placeholder="any", bind="query-params", key="model")
-samples = data.frame(snapshot, data.SAMPLE_CALLS, week, route, sample, list(status), list(role), list(model))
+    model = st.multiselect("Model", choices("model"), placeholder="any", bind="query-params", key="model")
+# The sampled actions with at least one call of the chosen sample, status, call role and model (none chosen:
+# any), and every call of those actions.
+chosen = {"sample": [sample] if sample else [], "status": status, "call_role": role, "model": model}
+matching = calls.filter(*(pl.col(column).is_in(list(values)) for column, values in chosen.items() if values))
+samples = calls.join(matching.select("sample", "action_id").unique(), on=["sample", "action_id"], how="semi").sort(
+    "sample", "sample_rank", "call_seq"
+)
 if samples.is_empty():
     st.info("No sampled action has a call matching these filters.")
     st.stop()

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+import polars as pl
 import streamlit as st
 
 from app import charts, data, frame
@@ -40,21 +41,20 @@ st.caption(
     f"to {start - timedelta(days=1):%Y-%m-%d}. Spend is the exact cost of priced calls, in USD."
 )
 
-totals = data.frame(snapshot, data.SPEND_TOTALS[dimension], start, end)
+rows = data.frame(snapshot, data.SPEND_TOTALS[dimension], start, end)
+total = rows.row(0, named=True)  # the selection as a whole (is_total): the query puts it first
+totals = rows.filter(~pl.col("is_total")).drop("is_total")
 over_time = data.frame(snapshot, data.SPEND_OVER_TIME[dimension], start, end)
 
-spent = totals["cost_usd"].sum()
-spent_before = totals["cost_prev_usd"].sum()
 kpi = st.columns(3)
-change = spent - spent_before
 kpi[0].metric(
     "Spend",
-    frame.money(spent),
-    f"{'+' if change >= 0 else '-'}{frame.money(abs(change))} vs previous period" if spent_before else None,
+    frame.money(total["cost_usd"]),
+    f"{frame.signed_money(total['delta_usd'])} vs previous period" if total["cost_prev_usd"] else None,
     delta_color="inverse",
 )
-kpi[1].metric("Calls", f"{totals['calls'].sum():,}")
-kpi[2].metric("Actions", f"{totals['actions'].sum():,}")
+kpi[1].metric("Calls", f"{total['calls']:,}")
+kpi[2].metric("Actions", f"{total['actions']:,}")
 
 st.plotly_chart(charts.stacked_spend(over_time, label), width="stretch")
 st.dataframe(

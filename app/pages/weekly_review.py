@@ -2,7 +2,6 @@
 
 from datetime import timedelta
 
-import polars as pl
 import streamlit as st
 
 from app import charts, columns, data, frame
@@ -79,6 +78,45 @@ if now["unpriced_calls"]:
         "`routeledger prices check` lists the models."
     )
 
+# --- findings: what to open next -----------------------------------------------------------------------
+FINDING_KINDS = {
+    "policy_breach": "Policy breach",
+    "cost_regression": "Cost regression",
+    "canary": "Canary",
+    "reconciliation": "Bill out of tolerance",
+}
+if data.has(snapshot, "marts.review_findings"):
+    findings = data.frame(snapshot, data.FINDINGS)
+    st.subheader("Findings this week")
+    found = False
+    for row in findings.iter_rows(named=True):
+        if row["week"] != week:
+            continue
+        found = True
+        label = f"{FINDING_KINDS[row['kind']]}: {row['subject']}, {row['detail']} →"
+        if row["kind"] == "reconciliation":
+            st.page_link("pages/reconciliation.py", label=label)
+        else:
+            st.page_link(
+                "pages/regression_debugger.py",
+                label=label,
+                query_params={"route": row["subject"], "week": frame.week_label(week)},
+            )
+    if not found:
+        st.success("No policy breach, cost regression, canary or bill out of tolerance this week.")
+    other_weeks: dict = {}
+    for row in findings.iter_rows(named=True):
+        if row["week"] != week:
+            other_weeks.setdefault(row["week"], []).append(f"{FINDING_KINDS[row['kind']].lower()} {row['subject']}")
+    if other_weeks:
+        with st.expander(f"Other weeks with findings ({len(other_weeks)})", expanded=True):
+            for other, what in other_weeks.items():
+                st.page_link(
+                    "pages/weekly_review.py",
+                    label=f"{frame.week_label(other)}: {'; '.join(what)}",
+                    query_params={"week": frame.week_label(other)},
+                )
+
 # --- what moved the spend ----------------------------------------------------------------------------
 st.header("What changed the spend")
 if not data.has(snapshot, "marts.spend_deltas"):
@@ -121,88 +159,64 @@ else:
         )
 
 st.subheader("Cost regressions")
-if not data.has(snapshot, "marts.cost_regressions"):
-    frame.missing("regression check (marts.cost_regressions)", "It arrives with the analysis marts.")
-else:
-    regressions = data.frame(snapshot, data.REGRESSIONS, week)
-    if regressions.is_empty():
-        st.success("No route's cost per completed action rose past its threshold this week.")
-    else:
-        frame.table(regressions, "marts.cost_regressions", f"regressions-{week}")
+frame.mart_table(
+    snapshot, "marts.cost_regressions", data.REGRESSIONS, (week,), f"regressions-{week}",
+    what="regression check", run="It arrives with the analysis marts.",
+    empty="No route's cost per completed action rose past its threshold this week.", good_news=True,
+)  # fmt: skip
 
 # --- route health ------------------------------------------------------------------------------------
 st.header("Route health")
-health = data.frame(snapshot, data.ROUTE_HEALTH, week, week, week)
-if data.has(snapshot, "marts.policy_violations"):
-    violations = data.frame(snapshot, data.VIOLATIONS, week)
-    status = violations.group_by(pl.col("scope").alias("route")).agg(
-        pl.when((pl.col("severity") == "breach").any()).then(pl.lit("breach")).otherwise(pl.lit("warning"))
-        .alias("policy_status")
-    )  # fmt: skip
-    health = health.join(status, on="route", how="left").with_columns(pl.col("policy_status").fill_null("ok"))
-config = columns.column_config("marts.route_weekly", health.columns)
-config["trend_8w"] = st.column_config.LineChartColumn("Cost per completed action, 8 weeks")
-config["policy_status"] = st.column_config.TextColumn("Policy", help="breach, warning or ok (marts.policy_violations)")
-st.dataframe(health, hide_index=True, column_config=config)
-frame.downloads(health.drop("trend_8w"), f"route-health-{week}")
+if not data.has(snapshot, "marts.route_health_weekly"):
+    frame.missing("route health (marts.route_health_weekly)", "Run `routeledger build` to publish it.")
+else:
+    health = data.frame(snapshot, data.ROUTE_HEALTH, week)
+    config = columns.column_config("marts.route_health_weekly", health.columns)
+    config["trend_8w"] = st.column_config.LineChartColumn("Cost per completed action, 8 weeks")
+    st.dataframe(health, hide_index=True, column_config=config)
+    frame.downloads(health.drop("trend_8w"), f"route-health-{week}")
 
 # --- policy ------------------------------------------------------------------------------------------
 left, right = st.columns(2)
 with left:
     st.subheader("Policy violations")
-    if not data.has(snapshot, "marts.policy_violations"):
-        frame.missing("policy check (marts.policy_violations)", "Add pricing/policy.yaml and run `routeledger build`.")
-    elif violations.is_empty():
-        st.success("No route broke its policy this week.")
-    else:
-        frame.table(violations, "marts.policy_violations", f"violations-{week}")
+    frame.mart_table(
+        snapshot, "marts.policy_violations", data.VIOLATIONS, (week,), f"violations-{week}",
+        what="policy check", run="Add pricing/policy.yaml and run `routeledger build`.",
+        empty="No route broke its policy this week.", good_news=True,
+    )  # fmt: skip
 with right:
     st.subheader("Budgets")
-    if not data.has(snapshot, "marts.budget_status"):
-        frame.missing(
-            "budget status (marts.budget_status)", "Add budgets to pricing/policy.yaml and run `routeledger build`."
-        )
-    else:
-        budgets = data.frame(snapshot, data.BUDGETS, week, week)
-        if budgets.is_empty():
-            st.info("No budget covers this week.")
-        else:
-            frame.table(budgets, "marts.budget_status", f"budgets-{week}")
+    frame.mart_table(
+        snapshot, "marts.budget_status", data.BUDGETS, (week, week), f"budgets-{week}",
+        what="budget status", run="Add budgets to pricing/policy.yaml and run `routeledger build`.",
+        empty="No budget covers this week.",
+    )  # fmt: skip
 
 st.subheader("Policy changes and canaries")
-if not data.has(snapshot, "marts.policy_compare"):
-    frame.missing("policy comparison (marts.policy_compare)", "It arrives with the analysis marts.")
-else:
-    canaries = data.frame(snapshot, data.POLICY_COMPARE, week, week)
-    if canaries.is_empty():
-        st.info("Every route ran one policy version this week.")
-    else:
-        frame.table(canaries, "marts.policy_compare", f"policy-compare-{week}")
+frame.mart_table(
+    snapshot, "marts.policy_compare", data.POLICY_COMPARE, (week, week), f"policy-compare-{week}",
+    what="policy comparison", run="It arrives with the analysis marts.",
+    empty="Every route ran one policy version this week.",
+)  # fmt: skip
 
 # --- reconciliation ----------------------------------------------------------------------------------
 st.subheader("Reconciliation with the providers' bills")
-if not data.has(snapshot, "marts.reconciliation_daily"):
+if not data.has(snapshot, "marts.reconciliation_weekly"):
     frame.missing(
-        "provider bills (marts.reconciliation_daily)", "Run `routeledger ingest billing PATH` and `routeledger build`."
+        "provider bills (marts.reconciliation_weekly)", "Run `routeledger ingest billing PATH` and `routeledger build`."
     )
 else:
-    recon = data.frame(snapshot, data.WEEK_RECONCILIATION, week, week)
+    recon = data.frame(snapshot, data.WEEK_RECONCILIATION, week)
     if recon.is_empty():
         st.info("No bill covers this week yet: load the providers' exports with `routeledger ingest billing PATH`.")
     else:
-        out = int(recon["rows_out_of_tolerance"].sum())
+        out = [row for row in recon.iter_rows(named=True) if row["model_days_out_of_tolerance"]]
         if out:
-            st.error(f"{out:,} provider-model-days this week are out of tolerance: see Reconciliation.")
-        st.dataframe(
-            recon,
-            hide_index=True,
-            column_config={
-                "provider": "Provider",
-                "estimated_cost_usd": st.column_config.NumberColumn("Estimated", format="dollar"),
-                "billed_cost_usd": st.column_config.NumberColumn("Billed", format="dollar"),
-                "delta_usd": st.column_config.NumberColumn("Billed - estimated", format="dollar"),
-                "rows_out_of_tolerance": st.column_config.NumberColumn("Days out of tolerance", format="localized"),
-            },
-        )
-        frame.downloads(recon, f"reconciliation-{week}")
+            st.error(
+                "Out of tolerance this week: "
+                + ", ".join(f"{row['provider']} ({row['model_days_out_of_tolerance']:,} model-days)" for row in out)
+                + ". The Reconciliation page lists the days."
+            )
+        frame.table(recon, "marts.reconciliation_weekly", f"reconciliation-{week}")
         st.page_link("pages/reconciliation.py", label="Open reconciliation")
