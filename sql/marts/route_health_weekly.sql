@@ -3,7 +3,7 @@
 --   audits:
 --     - not_null: [week, route, trend_8w, policy_status]
 --     - accepted_values: {column: policy_status, values: [breach, warning, ok]}
---     - expression_is_true: len(trend_8w) between 1 and 8
+--     - expression_is_true: array_length(trend_8w) between 1 and 8
 --     - reconciles:
 --         expression: sum(cost_usd)
 --         with: marts.route_weekly
