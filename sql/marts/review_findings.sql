@@ -62,8 +62,10 @@ cost_regressions as (
         'cost_regression' as kind,
         route as subject,
         1 as subject_count,
+        -- text both engines write alike (the models run on Spark too): no format strings
         'cost per completed action '
-        || format('{:+.0f}', cost_per_completed_action_change * 100)
+        || if(cost_per_completed_action_change >= 0, '+', '')
+        || cast(cast(round(cost_per_completed_action_change * 100) as bigint) as varchar)
         || '% against the week before' as detail
     from regressions
 ),
@@ -91,7 +93,7 @@ out_of_tolerance as (
         provider as subject,
         model_days_out_of_tolerance as subject_count,
         model_days_out_of_tolerance || ' model-days out of tolerance, billed - estimated '
-        || format('{:.2f}', coalesce(delta_usd, 0)) || ' USD' as detail
+        || cast(cast(round(coalesce(delta_usd, 0), 2) as decimal(38, 2)) as varchar) || ' USD' as detail
     from reconciliation
     where model_days_out_of_tolerance > 0
 ),
