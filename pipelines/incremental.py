@@ -186,7 +186,11 @@ def plan(con: duckdb.DuckDBPyConnection, ordered: list[Model], previous: dict | 
     changed = f"load_id > {int(previous['max_load_id'])}"
     if prices != previous["prices_fingerprint"] and (repriced := _repriced_weeks(con)):
         changed += f" OR ({Scope(tuple(repriced)).condition('ts', timestamp=True)})"
-    return make(None, Scope(tuple(sorted(_weeks_of_changed_actions(con, changed))), changed))
+    weeks = _weeks_of_changed_actions(con, changed)
+    if len(weeks) > 1 and weeks >= _weeks(con, f"SELECT DISTINCT {CALL_WEEK} FROM raw.calls"):
+        # replacing every row of every table costs more than building them anew
+        return make(f"every week changed ({len(weeks)} weeks)", None)
+    return make(None, Scope(tuple(sorted(weeks)), changed))
 
 
 def record(con: duckdb.DuckDBPyConnection, plan: Plan, build_id: str, built_at: datetime) -> None:

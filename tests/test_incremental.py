@@ -140,6 +140,19 @@ def test_a_changed_model_or_full_builds_in_full(built: Path, catalog: Path, monk
     assert build(built, catalog, full=True)[1] == ["full build: --full"]
 
 
+def test_a_change_to_every_week_builds_in_full(built: Path, catalog: Path, tmp_path: Path):
+    # the same prices from another file: every price row's source differs, so every week is priced anew
+    moved = tmp_path / "elsewhere" / "catalog.yaml"
+    moved.parent.mkdir()
+    moved.write_text(catalog.read_text())
+    result, said = build(built, moved)
+    assert said == ["full build: every week changed (3 weeks)"]
+    assert all(b.weeks is None for b in result.models)
+    assert rows(built, "SELECT DISTINCT price_source FROM marts.call_costs WHERE price_source LIKE 'catalog%'") == [
+        (f"catalog {moved}",)
+    ]
+
+
 def test_the_build_command_says_what_it_builds(built: Path, catalog: Path):
     result = run_cli("build", "--db", str(built), "--prices", str(catalog), "--full", check=True)
     assert "full build: --full" in result.stdout
