@@ -299,6 +299,33 @@ def _collides_with_loaded(con: duckdb.DuckDBPyConnection, load_id: int) -> bool:
     )
 
 
+# What becomes of a valid row (v) of a file, given the first row of its call_id in the file (f)
+# and the call already loaded under that call_id (l): the rule of both engines' ingest.
+DECISION = """CASE
+    WHEN l.call_id IS NOT NULL AND l.loaded_hash = v.content_hash THEN 'duplicate'
+    WHEN l.call_id IS NOT NULL THEN 'conflicts with loaded'
+    WHEN v.source_row = f.first_row THEN 'load'
+    WHEN f.first_hash = v.content_hash THEN 'duplicate'
+    ELSE 'conflicts in file'
+END"""
+
+
+def rejected_rows_sql(unit: str) -> str:
+    """(source_row, reason, raw_record) of the rows __rows, __checked and __decided turned away."""
+    return f"""SELECT source_row, early_reason AS reason, raw_record FROM __rows WHERE early_reason IS NOT NULL
+    UNION ALL
+    SELECT source_row, reject_reason, raw_record FROM __checked WHERE reject_reason IS NOT NULL
+    UNION ALL
+    SELECT source_row,
+        CASE decision
+            WHEN 'conflicts with loaded' THEN
+                'call_id ' || call_id || ': conflicts with a loaded row (load ' || loaded_load_id || ')'
+            ELSE 'call_id ' || call_id || ': conflicts with {unit} ' || first_row || ' of this file'
+        END,
+        raw_record
+    FROM __decided WHERE decision LIKE 'conflicts%'"""
+
+
 def _load_checked(
     con: duckdb.DuckDBPyConnection, source: SourceFile, layout: readers.Layout, load_id: int
 ) -> tuple[int, int, int, int]:
@@ -335,13 +362,7 @@ def _load_checked(
             FROM raw.calls WHERE call_id IN (SELECT call_id FROM firsts) GROUP BY call_id
         )
         SELECT v.*, f.first_row, l.loaded_load_id,
-            CASE
-                WHEN l.call_id IS NOT NULL AND l.loaded_hash = v.content_hash THEN 'duplicate'
-                WHEN l.call_id IS NOT NULL THEN 'conflicts with loaded'
-                WHEN v.source_row = f.first_row THEN 'load'
-                WHEN f.first_hash = v.content_hash THEN 'duplicate'
-                ELSE 'conflicts in file'
-            END AS decision
+            {DECISION} AS decision
         FROM valid v JOIN firsts f USING (call_id) LEFT JOIN loaded l USING (call_id)"""
     )
     con.execute("SET preserve_insertion_order = false")
@@ -353,18 +374,7 @@ def _load_checked(
         SELECT source_row, reason, {stored} AS raw_record FROM (
             SELECT source_row, reason, raw_record FROM __unreadable
             UNION ALL
-            SELECT source_row, early_reason, raw_record FROM __rows WHERE early_reason IS NOT NULL
-            UNION ALL
-            SELECT source_row, reject_reason, raw_record FROM __checked WHERE reject_reason IS NOT NULL
-            UNION ALL
-            SELECT source_row,
-                CASE decision
-                    WHEN 'conflicts with loaded' THEN
-                        'call_id ' || call_id || ': conflicts with a loaded row (load ' || loaded_load_id || ')'
-                    ELSE 'call_id ' || call_id || ': conflicts with {unit} ' || first_row || ' of this file'
-                END,
-                raw_record
-            FROM __decided WHERE decision LIKE 'conflicts%'
+            {rejected_rows_sql(unit)}
         )"""
     )
     loaded, duplicate = con.execute(

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 from pipelines.errors import UserError
 from pipelines.ingest.fields import FIELD_NAMES, quote, validate_sql
+from pipelines.ingest.logs import DECISION, rejected_rows_sql
 from pipelines.ingest.redact import redacted
 from pipelines.ingest.sources import SourceFile, expand
 from pipelines.spark.lake import PARTITION
@@ -208,32 +209,13 @@ def _decide_sql() -> str:
         FROM __loaded WHERE call_id IN (SELECT call_id FROM firsts) GROUP BY call_id
     )
     SELECT v.*, f.first_row, l.loaded_load_id,
-        CASE
-            WHEN l.call_id IS NOT NULL AND l.loaded_hash = v.content_hash THEN 'duplicate'
-            WHEN l.call_id IS NOT NULL THEN 'conflicts with loaded'
-            WHEN v.source_row = f.first_row THEN 'load'
-            WHEN f.first_hash = v.content_hash THEN 'duplicate'
-            ELSE 'conflicts in file'
-        END AS decision
+        {DECISION} AS decision
     FROM valid v JOIN firsts f ON v.call_id = f.call_id LEFT JOIN loaded l ON v.call_id = l.call_id
     """
 
 
 def _bad_sql() -> str:
-    return """
-    SELECT source_row, early_reason AS reason, raw_record FROM __rows WHERE early_reason IS NOT NULL
-    UNION ALL
-    SELECT source_row, reject_reason, raw_record FROM __checked WHERE reject_reason IS NOT NULL
-    UNION ALL
-    SELECT source_row,
-        CASE decision
-            WHEN 'conflicts with loaded' THEN
-                'call_id ' || call_id || ': conflicts with a loaded row (load ' || loaded_load_id || ')'
-            ELSE 'call_id ' || call_id || ': conflicts with line ' || first_row || ' of this file'
-        END,
-        raw_record
-    FROM __decided WHERE decision LIKE 'conflicts%'
-    """
+    return rejected_rows_sql("line")
 
 
 def _move_into(written: Path, table: Path, load_id: int) -> None:
