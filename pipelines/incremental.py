@@ -16,9 +16,10 @@ the price rows. The next build compares:
   the changed actions, and the build's weeks are every week a changed action has a call in.
   The models declared `incremental: {by: <column>}` recompute only what changed (DELETE +
   INSERT): a table of calls or of actions (grain call_id or action_id) the rows of the
-  changed actions alone, computed from their calls; any other table the build's weeks,
-  computed from their calls and every other call of the same actions, so each action is
-  whole. Every other table is rebuilt in full, views stay views.
+  changed actions alone, computed from their calls; a table of days declared
+  `unit: day`, the days the changed actions have calls on; any other table the build's
+  weeks, computed from their calls and every other call of the same actions, so each
+  action is whole. Every other table is rebuilt in full, views stay views.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from importlib import metadata
 from typing import TYPE_CHECKING
 
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 
 # A call's ISO week (its Monday, UTC), as staging.stg_calls computes call_week.
 CALL_WEEK = "date '1970-01-05' + cast(7 * ((epoch_us(ts) // 86400000000 - 4) // 7) as integer)"
+CALL_DAY = "date '1970-01-01' + cast(epoch_us(ts) // 86400000000 as integer)"  # stg_calls.call_date
 # The raw tables whose rows price the calls (compared row by row) and those whose change is
 # a change of the catalog's structure (a full build).
 PRICE_TABLES = ("raw.prices", "raw.price_uplifts", "raw.model_map", "raw.fx_rates")
@@ -51,24 +53,33 @@ PREVIOUS = "previous_"  # temp copies of the price tables as the last build left
 
 @dataclass(frozen=True)
 class Scope:
-    """The weeks an incremental build computes again (Mondays; empty: none), and which calls changed."""
+    """The weeks an incremental build computes again (Mondays; empty: none), and which calls changed.
+
+    `days` are the UTC days the changed actions have calls in (within the weeks): a table
+    of days (`incremental: {by: day, unit: day}`) recomputes those alone.
+    """
 
     weeks: tuple[date, ...]
     changed: str = "false"  # a predicate over raw.calls: the calls that are new or priced anew
+    days: tuple[date, ...] | None = None  # None: every day of the weeks
 
-    def ranges(self) -> list[tuple[date, date]]:
-        """The weeks as [start, end) date ranges, adjacent weeks merged."""
+    def ranges(self, unit: str = "week") -> list[tuple[date, date]]:
+        """The weeks (or the days) as [start, end) date ranges, adjacent ones merged."""
+        if unit == "day" and self.days is not None:
+            starts, length = sorted(self.days), timedelta(days=1)
+        else:
+            starts, length = sorted(self.weeks), timedelta(days=7)
         merged: list[tuple[date, date]] = []
-        for week in sorted(self.weeks):
-            if merged and merged[-1][1] == week:
-                merged[-1] = (merged[-1][0], week + timedelta(days=7))
+        for start in starts:
+            if merged and merged[-1][1] == start:
+                merged[-1] = (merged[-1][0], start + length)
             else:
-                merged.append((week, week + timedelta(days=7)))
+                merged.append((start, start + length))
         return merged
 
-    def condition(self, column: str, timestamp: bool = False) -> str:
-        """A SQL predicate: `column` falls in one of the weeks (outer bounds first, so zone maps prune)."""
-        ranges = self.ranges()
+    def condition(self, column: str, timestamp: bool = False, unit: str = "week") -> str:
+        """A SQL predicate: `column` falls in one of the weeks or days (outer bounds first, so zone maps prune)."""
+        ranges = self.ranges(unit)
         if not ranges:
             return "false"
         cast = "timestamptz" if timestamp else "date"
@@ -186,11 +197,12 @@ def plan(con: duckdb.DuckDBPyConnection, ordered: list[Model], previous: dict | 
     changed = f"load_id > {int(previous['max_load_id'])}"
     if prices != previous["prices_fingerprint"] and (repriced := _repriced_weeks(con)):
         changed += f" OR ({Scope(tuple(repriced)).condition('ts', timestamp=True)})"
-    weeks = _weeks_of_changed_actions(con, changed)
+    days = _days_of_changed_actions(con, changed)
+    weeks = {day - timedelta(days=day.weekday()) for day in days}
     if len(weeks) > 1 and weeks >= _weeks(con, f"SELECT DISTINCT {CALL_WEEK} FROM raw.calls"):
         # replacing every row of every table costs more than building them anew
         return make(f"every week changed ({len(weeks)} weeks)", None)
-    return make(None, Scope(tuple(sorted(weeks)), changed))
+    return make(None, Scope(tuple(sorted(weeks)), changed, tuple(sorted(days))))
 
 
 def record(con: duckdb.DuckDBPyConnection, plan: Plan, build_id: str, built_at: datetime) -> None:
@@ -291,11 +303,11 @@ def _repriced_weeks(con: duckdb.DuckDBPyConnection) -> set[date]:
     return weeks
 
 
-def _weeks_of_changed_actions(con: duckdb.DuckDBPyConnection, changed: str) -> set[date]:
-    """Every week in which the actions with a changed call have calls (what changed for them)."""
+def _days_of_changed_actions(con: duckdb.DuckDBPyConnection, changed: str) -> set[date]:
+    """Every UTC day on which the actions with a changed call have calls (what changed for them)."""
     return _weeks(
         con,
-        f"""SELECT DISTINCT {CALL_WEEK} FROM raw.calls
+        f"""SELECT DISTINCT {CALL_DAY} FROM raw.calls
         WHERE action_id IN (SELECT action_id FROM raw.calls WHERE {changed})""",
     )
 
@@ -315,23 +327,62 @@ class Calls:
 def scope_calls(con: duckdb.DuckDBPyConnection, scope: Scope) -> tuple[Calls, Calls]:
     """Temp tables of the calls an incremental build reads:
 
-    - `scoped_calls`, for the tables computed by week: the calls of the scope's weeks and
-      every other call of their actions (so each action is whole);
-    - `changed_calls`, for the tables of calls or actions: every call of the changed actions.
+    - `scoped_calls` (a view), for the tables computed by week: the calls of the scope's
+      weeks and every other call of their actions (so each action is whole);
+    - `changed_calls`, for the tables of calls or actions: every call of the changed actions;
+    - `scoped_actions_outside`, the actions of `scoped_calls` with a call outside the weeks
+      (few: those crossing a week's edge), so that a table of calls or actions is read for
+      the scope's weeks plus these actions, without a semi-join on every row.
+
+    Every call of a changed action lies in the scope's weeks (the plan took every week they
+    have calls in). The other calls of the scope's actions were loaded before the last build,
+    so they lie within their action's span in intermediate.int_actions as that build left it:
+    raw.calls is read only between the earliest start and the latest call of the actions
+    that overlap the weeks, and zone maps skip the rest.
     """
     inside = scope.condition("ts", timestamp=True)
-    whole = f"({inside}) OR action_id IN (SELECT action_id FROM raw.calls WHERE {inside})" if scope.weeks else "false"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE scoped_calls AS SELECT * FROM raw.calls WHERE {whole}")
+    ranges = scope.ranges()
+    if not ranges:
+        con.execute("CREATE OR REPLACE TEMP TABLE scoped_actions_outside AS SELECT action_id FROM raw.calls LIMIT 0")
+        con.execute("CREATE OR REPLACE TEMP VIEW scoped_calls AS SELECT * FROM raw.calls WHERE false")
+        con.execute("CREATE OR REPLACE TEMP TABLE changed_calls AS SELECT * FROM raw.calls WHERE false")
+        return Calls("select * from scoped_calls", None), Calls("select * from changed_calls", None)
+    lo, hi = _span_of_actions_overlapping(con, ranges[0][0], ranges[-1][1])
+    span = f"ts >= cast('{lo.isoformat()}' as timestamptz) and ts <= cast('{hi.isoformat()}' as timestamptz)"
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE changed_calls AS SELECT * FROM raw.calls "
-        f"WHERE action_id IN (SELECT action_id FROM raw.calls WHERE {scope.changed})"
+        "CREATE OR REPLACE TEMP TABLE scoped_actions_outside AS SELECT DISTINCT action_id FROM raw.calls "
+        f"WHERE {span} AND NOT ({inside}) AND action_id IN (SELECT action_id FROM raw.calls WHERE {inside})"
+    )
+    # a view, read by the few tables computed from the calls by week: writing a week of
+    # calls to a temp table costs more than reading them twice
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW scoped_calls AS SELECT * FROM raw.calls "
+        f"WHERE {span} AND (({inside}) OR action_id IN (SELECT action_id FROM scoped_actions_outside))"
+    )
+    changed = f"({inside}) AND action_id IN (SELECT action_id FROM raw.calls WHERE ({inside}) AND ({scope.changed}))"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE changed_calls AS SELECT * FROM raw.calls WHERE {changed}")
+    first, last = con.execute(f"SELECT min({CALL_WEEK}), max({CALL_WEEK}) FROM changed_calls").fetchone()
+
+    def monday(moment: datetime) -> date:
+        day = moment.astimezone(UTC).date()
+        return day - timedelta(days=day.weekday())
+
+    return (
+        Calls("select * from scoped_calls", (monday(lo), monday(hi))),
+        Calls("select * from changed_calls", None if first is None else (first, last)),
     )
 
-    def read(table: str) -> Calls:
-        first, last = con.execute(f"SELECT min({CALL_WEEK}), max({CALL_WEEK}) FROM {table}").fetchone()
-        return Calls(f"select * from {table}", None if first is None else (first, last))
 
-    return read("scoped_calls"), read("changed_calls")
+def _span_of_actions_overlapping(con: duckdb.DuckDBPyConnection, start: date, end: date) -> tuple[datetime, datetime]:
+    """[first call, last call] of every action of the last build with a call in [start, end), widened to them."""
+    low = datetime.combine(start, datetime.min.time(), tzinfo=UTC)
+    high = datetime.combine(end, datetime.min.time(), tzinfo=UTC)
+    first, last = con.execute(
+        """SELECT min(started_at), max(last_call_at) FROM intermediate.int_actions
+        WHERE started_at < ? AND last_call_at >= ?""",
+        [high, low],
+    ).fetchone()
+    return min(low, first or low), max(high, last or high)
 
 
 def sources_read(ordered: list[Model]) -> dict[str, frozenset[str]]:

@@ -12,6 +12,7 @@ the spirit of SQLMesh's `MODEL (...)`:
     --     - accepted_range: {columns: [fallback_rate], min: 0, max: 1}
     --   incremental: {by: week}        # a table of calls partitioned by this date column (week or day):
     --                                  # an incremental build recomputes only the weeks that changed
+    --                                  # ({by: day, unit: day}: only the days the changed actions ran on)
     --
     -- One row per (week, route): ...  (prose for people, after a bare `--` line)
 
@@ -50,6 +51,9 @@ class Incremental(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     by: str
+    # week: the build's weeks are computed again; day: only the days the changed actions
+    # have calls in (for a table whose rows of a day depend on that day's calls and their actions)
+    unit: Literal["week", "day"] = "week"
 
 
 class Header(BaseModel):
@@ -77,6 +81,7 @@ class Model:
     audits_on_build: bool = True
     columns: tuple = field(default=(), compare=False)  # the column spec (columns.Column), marts only
     incremental: str | None = None  # the date column an incremental build replaces the weeks of
+    incremental_unit: str = "week"  # or day: the days of the changed actions alone
 
     @property
     def layer(self) -> str:
@@ -125,6 +130,7 @@ def discover(sql_dir: Path | None = None) -> list[Model]:
             header.audits_run == "build",
             columns,
             header.incremental.by if header.incremental else None,
+            header.incremental.unit if header.incremental else "week",
         )
     check_transpiles((m.sql, m.path) for m in models.values())  # every model runs on Spark too: it must transpile
     ordered = [models[name] for name in _order(models)]
@@ -272,11 +278,11 @@ def _build_weeks(
     scoped, changed = reads
     scoped_calls, changed_calls = calls
     key = next((k for k in ("call_id", "action_id") if model.grain == (k,)), None)
-    inside = scope.condition(model.incremental or "")
+    column = model.incremental or ""
+    weeks = scope.condition(column)
+    inside = scope.condition(column, unit=model.incremental_unit)  # the weeks, or the changed days
     # the rows of the changed actions, their weeks first so that zone maps skip the others
-    of_changed = (
-        f"{changed_calls.within(model.incremental or '')} and action_id in (select action_id from changed_calls)"
-    )
+    of_changed = f"{changed_calls.within(column)} and action_id in (select action_id from changed_calls)"
     try:
         if key:
             con.execute(f"DELETE FROM {model.name} WHERE {of_changed}")
@@ -288,13 +294,14 @@ def _build_weeks(
         raise UserError(f"{model.path}: {first_line(exc)}") from exc
     if key:
         changed[model.name] = f"select * from {model.name} where {of_changed}"
-        # the calls or actions of the scope's calls (every call of their actions), as raw.calls is scoped
+        # the calls or actions of the scope's calls (every call of their actions), as raw.calls is
+        # scoped: its weeks, and the actions crossing their edges (no semi-join on every row)
         scoped[model.name] = (
-            f"select * from {model.name} where {scoped_calls.within(model.incremental or '')} "
-            f"and {key} in (select {key} from scoped_calls)"
+            f"select * from {model.name} where {scoped_calls.within(column)} "
+            f"and ({weeks} or action_id in (select action_id from scoped_actions_outside))"
         )
     else:
-        scoped[model.name] = f"select * from {model.name} where {inside}"
+        scoped[model.name] = f"select * from {model.name} where {weeks}"
     rows = con.execute(f"SELECT count(*) FROM {model.name}").fetchone()[0]
     return Built(model.name, model.materialized, rows, time.perf_counter() - started, len(scope.weeks))
 

@@ -97,12 +97,26 @@ def test_nothing_new_computes_no_week(built: Path, catalog: Path):
 
 def test_an_action_across_a_week_boundary_widens_the_weeks(built: Path, tmp_path: Path, catalog: Path):
     # a late call of a3, whose first call is in W10: W11 has new calls, and a3 belongs to W10
+    # spend_daily's rows are marked by hand: a row computed again loses the mark
+    with duckdb.connect(str(built)) as con:
+        con.execute("UPDATE marts.spend_daily SET output_tokens = output_tokens + 1000000")
     ingest(built, tmp_path / "logs" / "late.jsonl", [call("c7", "a3", "2026-03-09T00:05:00Z", call_role="fallback")])
     result, _ = build(built, catalog)
     assert result.plan.scope is not None and result.plan.scope.weeks == (W10, W11)
     assert rows(
         built, "SELECT calls, fallback_calls FROM marts.route_weekly WHERE week = ? AND route = 'support_faq'", W10
     ) == [(3, 1)]
+    # a daily table computes again only the days a3 has calls on, 8 and 9 March; 24 February,
+    # 3 and 10 March keep their rows
+    assert result.plan.scope.days == (date(2026, 3, 8), date(2026, 3, 9))
+    marked = "SELECT day, calls, fallback_calls, output_tokens >= 1000000 FROM marts.spend_daily ORDER BY day"
+    assert rows(built, marked) == [
+        (date(2026, 2, 24), 1, 0, True),
+        (date(2026, 3, 3), 1, 0, True),
+        (date(2026, 3, 8), 1, 0, False),
+        (date(2026, 3, 9), 2, 1, False),
+        (date(2026, 3, 10), 1, 0, True),
+    ]
 
 
 def test_a_price_change_computes_the_weeks_of_that_model_from_its_date(built: Path, catalog: Path):

@@ -1,7 +1,8 @@
 -- model:
 --   materialized: table
 --   incremental: {by: week}
---   grain: [grain, week, route, fallback_reason, call_role, status, provider, model, is_priced, is_response_cache_hit]
+--   grain: [grain, week, route, fallback_reason, call_role, status, provider, model, is_priced, is_response_cache_hit,
+--           policy_version]
 --   audits:
 --     - accepted_values: {column: grain, values: [actions, calls, latency]}
 --     - not_null: [grain, week, route]
@@ -19,8 +20,8 @@
 -- says what it counts:
 --   'actions'     one row per (week, route, first fallback reason or NULL): action counts
 --   'calls'       one row per (week, route) and combination of call_role, status,
---                 fallback_reason, provider, model, tier, priced, response-cache hit:
---                 call counts, tokens and money, all additive
+--                 fallback_reason, provider, model, tier, priced, response-cache hit,
+--                 policy version: call counts, tokens and money, all additive
 --   'latency'     one row per (week, route): p50/p95 latency of the calls that started
 --                 in that week on that route, response-cache hits excluded
 -- Actions and their calls count in the week and route of the action's earliest call
@@ -64,6 +65,7 @@ call_counts as (
         calls.model,
         calls.is_priced,
         calls.is_response_cache_hit,
+        calls.policy_version,
         -- these follow from (provider, model)
         any_value(calls.price_provider) as price_provider,
         any_value(calls.price_model) as price_model,
@@ -83,7 +85,7 @@ call_counts as (
     inner join actions using (action_id)
     group by
         actions.week, actions.route, calls.call_role, calls.status, calls.fallback_reason,
-        calls.provider, calls.model, calls.is_priced, calls.is_response_cache_hit
+        calls.provider, calls.model, calls.is_priced, calls.is_response_cache_hit, calls.policy_version
 ),
 
 latency_quantiles as (

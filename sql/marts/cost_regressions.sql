@@ -119,22 +119,19 @@ ran_weeks as (
     select week - 7 as week, route from paired
 ),
 
-ran_actions as (
-    select actions.action_id, actions.week, actions.route
-    from intermediate.int_actions as actions
-    inner join ran_weeks
-        on actions.week = ran_weeks.week
-        and actions.route = ran_weeks.route
-),
-
-calls as (
+-- the policy versions and models of the route-week's calls (as int_actions places calls:
+-- in the week and route of their action)
+ran_calls as (
     select
-        ran_actions.week,
-        ran_actions.route,
-        calls.policy_version,
-        calls.provider || '/' || calls.model as provider_model
-    from intermediate.int_call_costs as calls
-    inner join ran_actions on calls.action_id = ran_actions.action_id
+        rollup.week,
+        rollup.route,
+        rollup.policy_version,
+        rollup.provider || '/' || rollup.model as provider_model
+    from intermediate.int_route_week_rollup as rollup
+    inner join ran_weeks
+        on rollup.week = ran_weeks.week
+        and rollup.route = ran_weeks.route
+    where rollup.grain = 'calls'
 ),
 
 ran as (
@@ -143,7 +140,7 @@ ran as (
         route,
         string_agg(distinct policy_version, ', ' order by policy_version) as policy_versions,
         string_agg(distinct provider_model, ', ' order by provider_model) as models
-    from calls
+    from ran_calls
     group by week, route
 ),
 

@@ -1,5 +1,5 @@
 -- model:
---   incremental: {by: day}
+--   incremental: {by: day, unit: day}   # a day's row: that day's calls and their actions
 --   grain: [day, provider, model]
 --   audits:
 --     - not_null: [day, provider, model, calls, calls_with_logged_cost, compared_calls]

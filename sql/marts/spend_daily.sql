@@ -1,5 +1,5 @@
 -- model:
---   incremental: {by: day}
+--   incremental: {by: day, unit: day}   # a day's row: that day's calls and their actions
 --   grain: [day, route, provider, model, model_tier, team, project, feature, user_tier, environment]
 --   audits:
 --     - expression_is_true: completed_actions <= actions
