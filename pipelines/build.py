@@ -15,7 +15,7 @@ from pipelines import audits, incremental, models
 from pipelines.fx import FxRates, fx_rates_table, load_fx_rates
 from pipelines.ingest.fields import quote
 from pipelines.policy import Policy, load_policy, policy_beside, policy_tables
-from pipelines.prices import PriceBook, Resolution, build_price_book, resolve_models
+from pipelines.prices import PriceBook, Resolution, build_price_book, catalog_source, resolve_models
 from pipelines.prices.billed import resolve_billed
 from pipelines.raw import (
     BUILD_CATALOG_SCHEMA,
@@ -243,7 +243,7 @@ def prices_table(book: PriceBook, models: set[tuple[str, str]] | None = None) ->
 
 
 def uplifts_table(book: PriceBook) -> pa.Table:
-    source = f"catalog {book.catalog_path}" if book.catalog_path else "catalog"
+    source = catalog_source(book.catalog_path)
     return pa.Table.from_pylist(
         [
             {

@@ -155,16 +155,22 @@ def test_a_changed_model_or_full_builds_in_full(built: Path, catalog: Path, monk
 
 
 def test_a_change_to_every_week_builds_in_full(built: Path, catalog: Path, tmp_path: Path):
-    # the same prices from another file: every price row's source differs, so every week is priced anew
+    # the same catalog read from another folder: its price rows are the same, nothing is priced anew
     moved = tmp_path / "elsewhere" / "catalog.yaml"
     moved.parent.mkdir()
     moved.write_text(catalog.read_text())
+    assert build(built, moved)[1] == [
+        f"incremental build: 0 weeks of {len(INCREMENTAL)} models; {IN_FULL} models in full"
+    ]
+    assert rows(built, "SELECT DISTINCT price_source FROM marts.call_costs WHERE price_source LIKE 'catalog%'") == [
+        ("catalog catalog.yaml",)
+    ]
+    # m-small, called in every week, priced anew from its first day: replacing every row of
+    # every table costs more than building them anew
+    moved.write_text(catalog.read_text().replace("        input: 1.00\n", "        input: 1.50\n", 1))
     result, said = build(built, moved)
     assert said == ["full build: every week changed (3 weeks)"]
     assert all(b.weeks is None for b in result.models)
-    assert rows(built, "SELECT DISTINCT price_source FROM marts.call_costs WHERE price_source LIKE 'catalog%'") == [
-        (f"catalog {moved}",)
-    ]
 
 
 def test_the_build_command_says_what_it_builds(built: Path, catalog: Path):

@@ -53,9 +53,15 @@ class PriceBook:
         return [row for entry in self.models.values() for row in entry.rows]
 
 
+def catalog_source(path: Path | None) -> str:
+    """The `source` of the catalog's price rows: its file name, not its folder, so the same
+    catalog read from another place prices nothing anew (an incremental build compares rows)."""
+    return f"catalog {path.name}" if path else "catalog"
+
+
 def build_price_book(catalog_path: Path | None = None) -> PriceBook:
     catalog, path = load_catalog(catalog_path)
-    source = f"catalog {path}" if path else "catalog"
+    source = catalog_source(path)
     book = PriceBook(catalog=catalog, catalog_path=path)
     for entry in published_models():
         book.models[(entry.provider, entry.model)] = entry
