@@ -37,6 +37,30 @@ class SparkBench:
     def ratio(self) -> float:
         return self.spark_build_s / self.duckdb_build_s
 
+    def markdown(self) -> str:
+        """bench/results.md's section: the two builds, the lake export, and whether the marts agree."""
+        same = (
+            "The two published snapshots agree, mart by mart, value for value."
+            if not self.differences
+            else f"**{len(self.differences)} difference(s)** between the snapshots, first: {self.differences[0]}"
+        )
+        return "\n".join([
+            "| step | seconds |",
+            "|---|---:|",
+            f"| `routeledger build` (DuckDB) | {self.duckdb_build_s:.1f} |",
+            f"| `routeledger lake export` | {self.lake_export_s:.1f} |",
+            f"| `routeledger build --engine spark --spark-master {self.master}` | {self.spark_build_s:.1f} |",
+            "",
+            f"Spark / DuckDB build: {self.ratio:.1f}x. {same}",
+        ]) + "\n"  # fmt: skip
+
+
+def spark_missing() -> str | None:
+    """Why Spark cannot run here (no pyspark, no Java), or None."""
+    from pipelines.spark.build import spark_missing as missing
+
+    return missing()
+
 
 def _timed(*args: str) -> float:
     started = time.perf_counter()
