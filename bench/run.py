@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     text += _incremental(inputs.parquet, work)
     text += _app_pages(parquet_db)
-    text += _spark(args.spark_calls, work)
+    text += _spark(args.spark_calls, work, parquet_db if args.spark_calls == n else None)
     RESULTS.write_text(text)
     print()
     print(text)
@@ -215,11 +215,13 @@ def _incremental_result(
     return heading + result.markdown(), result
 
 
-def _spark(calls: int, work: Path) -> str:
-    """`build --engine spark` beside the DuckDB build (bench/spark.py), when Java and pyspark are here."""
-    from bench.spark import spark_missing, spark_vs_duckdb
+def _spark(calls: int, work: Path, built: Path | None) -> str:
+    """`build --engine spark` beside the DuckDB build (bench/spark.py), when Java and pyspark are here:
+    of the run's own warehouse `built` when it has the calls asked for, else of a demo of `calls`."""
+    from bench.spark import spark_beside_duckdb, spark_missing, spark_vs_duckdb
 
-    heading = f"\n## Spark: `build --engine spark` (local[2]) beside the DuckDB build, {calls:,} calls\n\n"
+    source = "this run's Parquet warehouse" if built else "a demo warehouse (`routeledger demo`)"
+    heading = f"\n## Spark: `build --engine spark` (local[2]) beside the DuckDB build, {calls:,} calls of {source}\n\n"
     if calls <= 0:
         return heading + "Skipped: BENCH_SPARK_CALLS=0.\n"
     missing = spark_missing()
@@ -228,7 +230,10 @@ def _spark(calls: int, work: Path) -> str:
         return heading + f"Skipped: {missing}.\n"
     print(f"spark vs duckdb at {calls:,} calls (bench.spark) ...", flush=True)
     try:
-        result = spark_vs_duckdb(calls, work / "spark")
+        if built is None:
+            result = spark_vs_duckdb(calls, work / "spark")
+        else:
+            result = spark_beside_duckdb(built, calls, work / "spark")
     except subprocess.CalledProcessError as exc:
         tail = ((exc.stdout or "") + (exc.stderr or ""))[-2000:]
         return heading + f"bench.spark failed: {exc}\n\n```\n{tail}\n```\n"

@@ -117,3 +117,37 @@ def test_parts_folder_is_named_after_n_seed_and_period():
     assert scale.parts_folder(Path("d"), 100_000_000, 7, date(2026, 11, 29)) == Path(
         "d/calls-100000000-seed7-to2026-11-29.parts"
     )
+
+
+def test_the_spark_step_is_skipped_saying_why_without_java_or_pyspark(tmp_path, monkeypatch):
+    import bench.spark
+
+    monkeypatch.setattr(bench.spark, "spark_missing", lambda: "no Java runtime (Spark 4 needs Java 17+)")
+    monkeypatch.setattr(bench.spark, "spark_vs_duckdb", lambda *_: pytest.fail("Spark ran"))
+
+    section = run._spark(1_000_000, tmp_path, None)
+
+    assert "1,000,000 calls of a demo warehouse" in section
+    assert section.endswith("Skipped: no Java runtime (Spark 4 needs Java 17+).\n")
+    assert run._spark(0, tmp_path, None).endswith("Skipped: BENCH_SPARK_CALLS=0.\n")
+
+
+def test_the_spark_step_builds_the_runs_own_warehouse_when_it_has_the_calls_asked_for(tmp_path, monkeypatch):
+    import bench.spark
+
+    built = []
+    monkeypatch.setattr(bench.spark, "spark_missing", lambda: None)
+    monkeypatch.setattr(bench.spark, "spark_vs_duckdb", lambda *_: pytest.fail("a demo was generated"))
+    monkeypatch.setattr(
+        bench.spark,
+        "spark_beside_duckdb",
+        lambda db, calls, work: (
+            built.append((db, calls)) or bench.spark.SparkBench(calls, "local[2]", 2.0, 1.0, 50.0, [])
+        ),
+    )
+
+    section = run._spark(10_000_000, tmp_path, tmp_path / "w.duckdb")
+
+    assert built == [(tmp_path / "w.duckdb", 10_000_000)]
+    assert "10,000,000 calls of this run's Parquet warehouse" in section
+    assert "Spark / DuckDB build: 25.0x. The two published snapshots agree" in section
