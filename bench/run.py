@@ -1,6 +1,7 @@
 """`make bench`: time routeledger's ingest and build against baselines measured in the same run.
 
     .venv/bin/python -m bench.run [--calls N] [--repeat K] [--quiet-wait SECONDS]
+                                  [--parts-above M] [--part-calls P]
 
 N calls (BENCH_CALLS; default 10,000,000); each step run K times, the fastest counting
 (BENCH_REPEAT; default 1); before each step, up to SECONDS (default 300) of waiting for
@@ -18,7 +19,14 @@ other processes to leave the CPUs idle.
    each app page's queries through app/data.py on the build's snapshot (bench/app_pages.py).
 4. Checks that the query and pandas agree with `marts.route_weekly` (exit 1 if not).
 5. Writes bench/results.md (also printed): the machine, every measurement and the
-   ratios against their targets.
+   ratios against their targets; and bench/figures/N.json, what a run at another N compares
+   its incremental steps against (bench/scale.py).
+6. Times `build --engine spark` (local[2]) beside the DuckDB build of a demo of SPARK_CALLS
+   calls (BENCH_SPARK_CALLS, default 1M; bench/spark.py), when Java and pyspark are present.
+
+Above M calls (BENCH_PARTS_ABOVE; default 20M) the run is bench/scale.py's: Parquet part
+files of P calls (BENCH_PART_CALLS; default 10M), the incremental measurement and the app
+pages only; what it skips, and why, is printed and written in the results.
 """
 
 from __future__ import annotations
@@ -30,17 +38,20 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
-from bench import report
+from bench import report, scale
 from bench.bad_rows import EVERY as BAD_EVERY
 from bench.check import check_against_mart
-from bench.incremental import measure_incremental
+from bench.incremental import IncrementalResult, measure_incremental
 from bench.measure import Measurement, Step, StepFailed, measure, peak_rss_mb
+from pipelines.disk import check_free_disk
+from pipelines.errors import UserError
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / "bench" / "data"
+# Inputs and scratch (BENCH_DATA: another folder, e.g. a helper's own under the shared bench/data).
+DATA = Path(os.environ.get("BENCH_DATA") or ROOT / "bench" / "data")
 RESULTS = ROOT / "bench" / "results.md"
 CATALOG = ROOT / "pricing" / "catalog.yaml"
 PYTHON = sys.executable
@@ -53,6 +64,10 @@ END = date(2026, 11, 29)
 DEFAULT_QUIET_WAIT = 300.0
 # The adapter comparison: a LiteLLM SpendLogs CSV against the same calls as a canonical CSV.
 ADAPTER_CALLS = 1_000_000
+# The demo `build --engine spark` runs on beside the DuckDB build (bench/spark.py): 1M by default.
+# At 1M, local[2] took 2,760 s against DuckDB's 95 s (29x, on a busy machine, 2026-12-03), so 10M,
+# hours, is opt-in (BENCH_SPARK_CALLS=10000000: the 10M run's own warehouse).
+SPARK_CALLS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -71,7 +86,13 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     n = args.calls
     print(f"routeledger benchmark: {n:,} calls, seed {SEED}, 12 weeks to {END}", flush=True)
-    inputs = prepare_inputs(n, SEED)
+    try:
+        if n > args.parts_above:
+            return main_parts(n, args.part_calls, args.parts_above, started)
+        inputs = prepare_inputs(n, SEED)
+    except UserError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 2
     warm_page_cache([inputs.parquet, inputs.jsonl, inputs.jsonl_bad])
 
     work = DATA / f"run-{n}"
@@ -119,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     text += _incremental(inputs.parquet, work)
     text += _app_pages(parquet_db)
+    text += _spark(args.spark_calls, work, parquet_db if args.spark_calls == n else None)
     RESULTS.write_text(text)
     print()
     print(text)
@@ -131,14 +153,92 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def main_parts(n: int, per_part: int, threshold: int, started: float) -> int:
+    """The run above `threshold` calls (bench/scale.py): part files, the incremental steps, the app pages."""
+    print(scale.skipped_section(n, threshold), flush=True)
+    parts, generating = scale.prepare_parts(DATA, n, per_part, SEED, END)
+    work = DATA / f"run-{n}"
+    shutil.rmtree(work, ignore_errors=True)
+    section, result = _incremental_result(parts, work, reference=False)
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        "# routeledger benchmark",
+        "",
+        f"`make bench` (`python -m bench.run --calls {n}`), {now}. The whole run took "
+        f"{report._duration(time.perf_counter() - started)}, {report._duration(generating)} of it writing "
+        "the input files.",
+        "",
+        f"Code: {report._code_version()}.",
+        "",
+        "## Machine",
+        "",
+        *report._machine(),
+        "",
+        "## Data",
+        "",
+        f"- {n:,} calls, seed {SEED}, 12 ISO weeks ending {END}, from `pipelines.demo.files.write_call_parts`: "
+        f"{len(parts)} Parquet (zstd) files of up to {per_part:,} calls in `{report._relative(parts[0].parent)}`, "
+        f"{sum(p.stat().st_size for p in parts) / 1e6:,.0f} MB.",
+        "",
+        scale.skipped_section(n, threshold),
+        section,
+    ]
+    if result is not None:
+        lines.append(scale.comparison(scale.figures(result), scale.load_figures(scale.REFERENCE_CALLS)))
+        lines.append(_app_pages(work / "incremental" / "warehouse" / "warehouse.duckdb"))
+    text = "\n".join(lines)
+    RESULTS.write_text(text)
+    print()
+    print(text)
+    print(f"written to {report._relative(RESULTS)}")
+    return 0 if result is not None else 2
+
+
 def _incremental(parquet: Path, work: Path) -> str:
     """One appended day against the full run (bench/incremental.py), as a section of the results."""
+    section, result = _incremental_result(parquet, work, reference=True)
+    if result is not None and result.calls != scale.REFERENCE_CALLS:
+        section += "\n" + scale.comparison(scale.figures(result), scale.load_figures(scale.REFERENCE_CALLS))
+    return section
+
+
+def _incremental_result(
+    calls_files: Path | list[Path], work: Path, reference: bool
+) -> tuple[str, IncrementalResult | None]:
+    """bench/incremental.py's section of the results, its figures saved in bench/figures/ (None: it failed)."""
     print("incremental day (bench.incremental) ...", flush=True)
     try:
-        result = measure_incremental(parquet, work / "incremental")
+        result = measure_incremental(calls_files, work / "incremental", reference=reference)
     except SystemExit as exc:  # a routeledger step failed: say so in the results, keep the rest
-        return f"\n## Incremental builds\n\nbench.incremental failed:\n\n```\n{str(exc)[-2000:]}\n```\n"
-    return "\n## Incremental builds (issue 15: the day <= 10% of the full run)\n\n" + result.markdown()
+        return f"\n## Incremental builds\n\nbench.incremental failed:\n\n```\n{str(exc)[-2000:]}\n```\n", None
+    scale.save_figures(result)
+    heading = "\n## Incremental builds (issue 15: the day <= 10% of the full run)\n\n"
+    return heading + result.markdown(), result
+
+
+def _spark(calls: int, work: Path, built: Path | None) -> str:
+    """`build --engine spark` beside the DuckDB build (bench/spark.py), when Java and pyspark are here:
+    of the run's own warehouse `built` when it has the calls asked for, else of a demo of `calls`."""
+    from bench.spark import spark_beside_duckdb, spark_missing, spark_vs_duckdb
+
+    source = "this run's Parquet warehouse" if built else "a demo warehouse (`routeledger demo`)"
+    heading = f"\n## Spark: `build --engine spark` (local[2]) beside the DuckDB build, {calls:,} calls of {source}\n\n"
+    if calls <= 0:
+        return heading + "Skipped: BENCH_SPARK_CALLS=0.\n"
+    missing = spark_missing()
+    if missing:
+        print(f"spark: skipped, {missing}", flush=True)
+        return heading + f"Skipped: {missing}.\n"
+    print(f"spark vs duckdb at {calls:,} calls (bench.spark) ...", flush=True)
+    try:
+        if built is None:
+            result = spark_vs_duckdb(calls, work / "spark")
+        else:
+            result = spark_beside_duckdb(built, calls, work / "spark")
+    except subprocess.CalledProcessError as exc:
+        tail = ((exc.stdout or "") + (exc.stderr or ""))[-2000:]
+        return heading + f"bench.spark failed: {exc}\n\n```\n{tail}\n```\n"
+    return heading + result.markdown()
 
 
 def _app_pages(db: Path) -> str:
@@ -241,6 +341,26 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         "--repeat", type=int, default=repeat, help=f"runs of each step, the fastest counts (BENCH_REPEAT; {repeat})"
     )
     parser.add_argument(
+        "--parts-above",
+        type=int,
+        default=int(os.environ.get("BENCH_PARTS_ABOVE") or scale.PARTS_ABOVE),
+        metavar="M",
+        help="above M calls: Parquet part files and the incremental steps only (BENCH_PARTS_ABOVE; %(default)s)",
+    )
+    parser.add_argument(
+        "--part-calls",
+        type=int,
+        default=int(os.environ.get("BENCH_PART_CALLS") or scale.PART_CALLS),
+        metavar="P",
+        help="calls per part file above --parts-above (BENCH_PART_CALLS; %(default)s)",
+    )
+    parser.add_argument(
+        "--spark-calls",
+        type=int,
+        default=int(os.environ.get("BENCH_SPARK_CALLS") or SPARK_CALLS),
+        help="calls of the Spark build's demo, 0 to skip it (BENCH_SPARK_CALLS; %(default)s)",
+    )
+    parser.add_argument(
         "--quiet-wait",
         type=float,
         default=DEFAULT_QUIET_WAIT,
@@ -252,6 +372,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--calls must be at least 1000")
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
+    if args.part_calls < 1000:
+        parser.error("--part-calls must be at least 1000")
     return args
 
 
@@ -274,12 +396,7 @@ RUN_BYTES_PER_CALL = 600
 def check_disk(n: int, missing: list[str]) -> None:
     """Stop before anything starts when bench/data cannot hold this run, saying how much it needs."""
     needed = n * (RUN_BYTES_PER_CALL + sum(BYTES_PER_CALL[fmt] for fmt in missing))
-    free = shutil.disk_usage(DATA if DATA.exists() else ROOT).free
-    if needed > free:
-        raise SystemExit(
-            f"bench: {n:,} calls need about {needed / 1e9:,.0f} GB on {DATA} (input files still to write and "
-            f"the run's warehouses), {free / 1e9:,.0f} GB are free"
-        )
+    check_free_disk(DATA, needed, f"the {n:,}-call bench (input files still to write and the run's warehouses)")
 
 
 def prepare_inputs(n: int, seed: int) -> Inputs:

@@ -2,7 +2,8 @@
 
 `write_demo` lays out what the demo ingests: the gateway's gzipped JSON lines (with the
 data-quality issues) and the batch workers' Parquet; `write_calls` writes one clean file in
-any of FORMATS. Text timestamps are ISO-8601, as the gateway logs them.
+any of FORMATS; `write_call_parts` writes the same stream as numbered Parquet part files, for
+scales where one file is unwieldy. Text timestamps are ISO-8601, as the gateway logs them.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import pyarrow.parquet as pq
 
 from pipelines.demo import scenario as sc
 from pipelines.demo.generator import SCHEMA, iter_weeks, iter_weeks_with_cut_rows, labels
-from pipelines.demo.world import HOUR_MS
+from pipelines.demo.world import HOUR_MS, weekly_targets
 
 FORMATS = ("parquet", "jsonl", "csv")
 LITELLM_REGION = "us-east-1"  # write_demo(adapter_logs=True): this region's gateway is a LiteLLM proxy
@@ -159,3 +160,53 @@ def write_calls(path: Path, n_calls: int, seed: int = 7, fmt: str = "parquet", e
                 for _, table in weeks:
                     writer.write_table(_as_text_ts(table))
     return path
+
+
+def part_paths(out_dir: Path, n_calls: int, per_part: int) -> list[Path]:
+    """The Parquet part files `write_call_parts` writes: part-00.parquet, part-01.parquet, ..."""
+    count = -(-n_calls // per_part)
+    width = max(2, len(str(count - 1)))
+    return [Path(out_dir) / f"part-{i:0{width}d}.parquet" for i in range(count)]
+
+
+def write_call_parts(
+    out_dir: Path, n_calls: int, per_part: int, seed: int = 7, end: date | None = None, weeks: int = 12
+) -> list[Path]:
+    """`write_calls`'s Parquet stream of `n_calls` calls cut into parts of `per_part` rows (the last
+    one holds the rest), in ts order, each written as `<part>.partial` and renamed when complete.
+
+    Resumable: a part that exists is kept, and the weeks wholly before the first missing part
+    are not generated (each week has its own random stream), so an interrupted run goes on
+    where it stopped. Returns every part's path.
+    """
+    paths = part_paths(out_dir, n_calls, per_part)
+    missing = [i for i, path in enumerate(paths) if not path.exists()]
+    if not missing:
+        return paths
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    week_starts = np.concatenate([[0], np.cumsum(weekly_targets(n_calls, weeks))])
+    first_row = missing[0] * per_part
+    first_week = int(np.searchsorted(week_starts, first_row, side="right"))  # 1-based: the week holding it
+    writers: dict[int, pq.ParquetWriter] = {}
+    row = int(week_starts[first_week - 1])  # the stream's row number of the next week's first call
+    for _, table in iter_weeks(n_calls, seed, end, weeks, first_week=first_week):
+        offset = 0
+        while offset < table.num_rows:
+            part = (row + offset) // per_part
+            take = min((part + 1) * per_part - (row + offset), table.num_rows - offset)
+            if part in missing:
+                if part not in writers:
+                    writers[part] = pq.ParquetWriter(_partial(paths[part]), SCHEMA, compression="zstd")
+                writers[part].write_table(table.slice(offset, take))
+                if (row + offset + take) % per_part == 0 or row + offset + take == n_calls:  # the part is full
+                    writers.pop(part).close()
+                    _partial(paths[part]).replace(paths[part])
+            offset += take
+        row += table.num_rows
+        if not writers and all(i < row // per_part for i in missing):
+            break  # every missing part is written: the later weeks are not needed
+    return paths
+
+
+def _partial(path: Path) -> Path:
+    return path.with_name(path.name + ".partial")

@@ -204,11 +204,13 @@ def _inject_issues(table: pa.Table, rng: np.random.Generator) -> tuple[pa.Table,
 
 
 def iter_weeks_with_cut_rows(
-    n_calls: int, seed: int, end: date | None, weeks: int, inject_issues: bool
+    n_calls: int, seed: int, end: date | None, weeks: int, inject_issues: bool, first_week: int = 1
 ) -> Iterator[tuple[date, pa.Table, np.ndarray]]:
     """`iter_weeks`, each week with the rows whose JSON line the writer cuts off (see `_inject_issues`)."""
     targets = weekly_targets(n_calls, weeks)
     for week, (monday, target) in enumerate(zip(mondays(end, weeks), targets, strict=True), start=1):
+        if week < first_week:  # each week has its own random stream: the earlier ones need not be drawn
+            continue
         rng = np.random.default_rng([seed, week])
         table = _week_table(rng, monday, week, int(target))
         cut = np.empty(0, dtype=np.int64)
@@ -223,13 +225,15 @@ def iter_weeks(
     end: date | None = None,
     weeks: int = 12,
     inject_issues: bool = False,
+    first_week: int = 1,
 ) -> Iterator[tuple[date, pa.Table]]:
     """(Monday, calls) for each ISO week, oldest first; the calls are canonical rows in ts order.
 
     `n_calls` are spread over the weeks (growing week on week); `end` is the period's last
     Sunday (default: the last one before today). With `inject_issues`, the ISSUE_WEEK table
     holds the demo's bad and duplicate gateway rows (its ts column is then nullable); a
-    line cut mid-JSON only exists in the file `write_demo` writes.
+    line cut mid-JSON only exists in the file `write_demo` writes. Weeks before `first_week`
+    (1-based) are skipped without being drawn; the others are the same as in a whole run.
     """
-    for monday, table, _ in iter_weeks_with_cut_rows(n_calls, seed, end, weeks, inject_issues):
+    for monday, table, _ in iter_weeks_with_cut_rows(n_calls, seed, end, weeks, inject_issues, first_week):
         yield monday, table
