@@ -155,6 +155,10 @@ RAW_DDL = (
         catalog_fingerprint VARCHAR NOT NULL,  -- sha256 of model capabilities and policy rows
         prices_fingerprint VARCHAR NOT NULL    -- sha256 of prices, uplifts, model map, fx rates rows
     )""",
+    # The duplicate check's keys (pipelines/ingest/keys.py): hash(call_id), ts and load_id of
+    # every loaded call, and DuckDB's hash of a fixed text when they were computed.
+    "CREATE TABLE IF NOT EXISTS raw.call_keys (key UBIGINT NOT NULL, ts TIMESTAMPTZ NOT NULL, load_id BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS raw.call_keys_hash (canary UBIGINT NOT NULL)",
     """CREATE TABLE IF NOT EXISTS raw.rejects (
         load_id BIGINT NOT NULL,
         source_path VARCHAR NOT NULL,

@@ -24,7 +24,7 @@ import pyarrow as pa
 from rich.progress import Progress
 
 from pipelines.errors import UserError
-from pipelines.ingest import adapters, readers, redact
+from pipelines.ingest import adapters, keys, readers, redact
 from pipelines.ingest.fields import FIELD_NAMES, FIELDS, REQUIRED, validate_sql
 from pipelines.ingest.file_columns import record_json
 from pipelines.ingest.lines import pick_lines
@@ -53,6 +53,7 @@ def run_ingest_logs(
     check_disk_space(warehouse.path, files)
     with warehouse.writer("ingest logs") as con:
         layouts = check_files(con, files, log_format, route_from)
+        keys.ensure(con)
         results = []
         for i, source in enumerate(files, start=1):
             layout = layouts[source.path]
@@ -274,29 +275,15 @@ def _read_back(con: duckdb.DuckDBPyConnection, source: SourceFile, layout: reade
 
 
 def _check_no_duplicates(con: duckdb.DuckDBPyConnection, load_id: int) -> int:
-    """The rows of this load; a duplicate call_id sends the file to the checked path.
+    """The rows of this load; a call_id that may repeat sends the file to the checked path.
 
-    Hashes make the check cheap; a hash collision only costs that detour, never a wrong result.
+    Hashes make the check cheap (pipelines/ingest/keys.py); a hash collision only costs
+    that detour, never a wrong result.
     """
-    loaded, distinct = con.execute(
-        "SELECT count(*), count(DISTINCT hash(call_id)) FROM raw.calls WHERE load_id = ?", [load_id]
-    ).fetchone()
-    if loaded != distinct or _collides_with_loaded(con, load_id):
+    loaded, repeats = keys.check_and_record(con, load_id)
+    if repeats:
         raise RowsRejected("duplicate call_id")
     return loaded
-
-
-def _collides_with_loaded(con: duckdb.DuckDBPyConnection, load_id: int) -> bool:
-    if not con.execute("SELECT 1 FROM raw.loads LIMIT 1").fetchone():
-        return False  # nothing loaded before
-    return (
-        con.execute(
-            "SELECT 1 FROM raw.calls WHERE load_id = ? AND hash(call_id) IN "
-            "(SELECT hash(call_id) FROM raw.calls WHERE load_id <> ?) LIMIT 1",
-            [load_id, load_id],
-        ).fetchone()
-        is not None
-    )
 
 
 # What becomes of a valid row (v) of a file, given the first row of its call_id in the file (f)
@@ -350,6 +337,8 @@ def _load_checked(
         f"CREATE TEMP TABLE __checked AS SELECT *, "
         f"CASE WHEN reject_reason IS NULL THEN hash({content}) END AS content_hash FROM ({checked})"
     )
+    # Only the loaded calls whose key is one of the file's call_ids' hash can match: read those.
+    first, last = keys.loaded_span(con, "SELECT call_id FROM __checked WHERE reject_reason IS NULL")
     con.execute(
         f"""CREATE TEMP TABLE __decided AS
         WITH valid AS (SELECT * FROM __checked WHERE reject_reason IS NULL),
@@ -359,16 +348,19 @@ def _load_checked(
         ),
         loaded AS (
             SELECT call_id, any_value(hash({content})) AS loaded_hash, any_value(load_id) AS loaded_load_id
-            FROM raw.calls WHERE call_id IN (SELECT call_id FROM firsts) GROUP BY call_id
+            FROM raw.calls WHERE ts BETWEEN $first AND $last AND call_id IN (SELECT call_id FROM firsts)
+            GROUP BY call_id
         )
         SELECT v.*, f.first_row, l.loaded_load_id,
             {DECISION} AS decision
-        FROM valid v JOIN firsts f USING (call_id) LEFT JOIN loaded l USING (call_id)"""
+        FROM valid v JOIN firsts f USING (call_id) LEFT JOIN loaded l USING (call_id)""",
+        {"first": first, "last": last},
     )
     con.execute("SET preserve_insertion_order = false")
     con.execute(
         f"INSERT INTO raw.calls ({content}, load_id) SELECT {content}, {load_id} FROM __decided WHERE decision = 'load'"
     )
+    keys.record(con, load_id)
     con.execute(
         f"""CREATE TEMP TABLE __bad AS
         SELECT source_row, reason, {stored} AS raw_record FROM (
