@@ -136,8 +136,10 @@ def test_top_movers_are_the_routes_spend_changes_largest_first(published):
 
 
 def test_the_review_says_what_to_load_when_there_are_no_bills(published):
-    at = open_app()
+    at = open_app(detail="Reconciliation")
 
+    # Only the detail the URL names runs: the reconciliation's line, no movers table.
+    assert not any("delta_usd" in table.value.columns for table in at.dataframe)
     assert "No bill covers this week yet: load the providers' exports with `routeledger ingest billing PATH`." in [
         info.value for info in at.info
     ]
@@ -178,9 +180,14 @@ def test_the_debugger_opens_on_the_route_and_week_of_a_link(published):
     # The sample: all three of the route-week's actions are among its 5 most expensive,
     # act-faq-2 (0.001 + 0.0014 = 0.0024) first, then act-faq-1 and act-faq-3 (0.0014 each) by id.
     assert list(table_with(at, "action_id")["action_id"]) == ["act-faq-2", "act-faq-1", "act-faq-3"]
+    # The other sections, each opened from the URL (?section=...); only the open one runs.
+    assert not any("model_chain" in table.value.columns for table in at.dataframe)
+    at = open_app("regression_debugger", route="support_faq", week="2026-02-16 (W08)", section="Fallbacks and errors")
     statuses = table_with(at, "status")
     assert dict(zip(statuses["status"], statuses["calls"], strict=True)) == {"ok": 3, "error": 1, "rate_limited": 1}
+    assert not any("action_id" in table.value.columns for table in at.dataframe)
     # Tier chains (m-small is low): faq-2 and faq-3 failed once and retried, faq-1 answered at once.
+    at = open_app("regression_debugger", route="support_faq", week="2026-02-16 (W08)", section="Tier chains")
     chains = table_with(at, "model_chain")
     assert dict(zip(chains["model_chain"], chains["actions"], strict=True)) == {"low → low (retry)": 2, "low": 1}
 
