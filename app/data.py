@@ -198,6 +198,25 @@ FROM marts.spend_deltas
 WHERE week = ? AND grain = 'total'
 """
 
+# The review's two reads of marts.spend_deltas in one round trip: the week's total change taken apart (the
+# waterfall, the row with is_total, first) and the routes that moved most (what MOVERS returns).
+SPEND_CHANGE = """
+SELECT deltas.grain = 'total' AS is_total,
+       deltas.route,
+       deltas.spend_prev_usd, deltas.volume_usd, deltas.attempts_usd, deltas.mix_usd, deltas.tokens_usd,
+       deltas.cache_usd, deltas.price_usd, deltas.spend_curr_usd,
+       deltas.delta_usd,
+       last_week.cost_per_completed_action_usd AS cost_per_completed_action_prev_usd,
+       this_week.cost_per_completed_action_usd
+FROM marts.spend_deltas AS deltas
+LEFT JOIN marts.route_weekly AS this_week ON this_week.week = deltas.week AND this_week.route = deltas.route
+LEFT JOIN marts.route_weekly AS last_week
+    ON last_week.week = deltas.week - INTERVAL 7 DAY AND last_week.route = deltas.route
+WHERE deltas.week = ? AND deltas.grain IN ('total', 'route')
+ORDER BY is_total DESC, abs(deltas.delta_usd) DESC, deltas.route
+LIMIT 11
+"""
+
 ROUTE_DELTAS = """
 SELECT route, spend_prev_usd, spend_curr_usd, delta_usd, volume_usd, attempts_usd, mix_usd, tokens_usd, cache_usd,
        price_usd

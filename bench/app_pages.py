@@ -76,15 +76,15 @@ def page_queries(data, snapshot) -> dict[str, list[tuple[str, tuple]]]:
     def present(*pairs: tuple[str, str, tuple]) -> list[tuple[str, tuple]]:
         return [(sql, params) for table, sql, params in pairs if data.has(snapshot, table)]
 
-    # The review's default view: its details' first tab (Top movers) open, the others not run.
+    # The review's default view: its details' first tab (Top movers, read with the waterfall) open, the others
+    # not run.
     review = present(
         ("marts.route_weekly", data.WEEKS, ()),
         ("marts.review_weekly", data.WEEK_KPIS, (week, week)),
         ("marts.week_restatements", data.RESTATEMENT, (week,)),
         ("marts.review_findings", data.FINDINGS, ()),
-        ("marts.spend_deltas", data.WATERFALL, (week,)),
+        ("marts.spend_deltas", data.SPEND_CHANGE, (week,)),
         ("marts.route_health_weekly", data.ROUTE_HEALTH, (week,)),
-        ("marts.spend_deltas", data.MOVERS, (week,)),
     )
     pages = {"Weekly review": review}
     if first_day is not None:

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+import polars as pl
 import streamlit as st
 
 from app import charts, columns, data, frame
@@ -119,12 +120,14 @@ if data.has(snapshot, "marts.review_findings"):
 
 # --- what moved the spend ----------------------------------------------------------------------------
 st.header("What changed the spend")
-if not data.has(snapshot, "marts.spend_deltas"):
+# The week's spend change and its top movers (marts.spend_deltas), in one query; no rows before the second week.
+change = data.frame(snapshot, data.SPEND_CHANGE, week) if data.has(snapshot, "marts.spend_deltas") else None
+if change is None:
     frame.missing(
         "spend decomposition (marts.spend_deltas)", "It arrives with the analysis marts: `routeledger build`."
     )
 else:
-    parts = data.frame(snapshot, data.WATERFALL, week)
+    parts = change.filter(pl.col("is_total"))
     if parts.is_empty():
         frame.missing("change against the week before", "The first week of data has nothing to compare with.")
     else:
@@ -153,7 +156,18 @@ tabs = st.tabs(
 )
 with tabs[0]:
     if tabs[0].open:
-        movers = data.frame(snapshot, data.MOVERS, week)
+        movers = (
+            pl.DataFrame()
+            if change is None
+            else change.filter(~pl.col("is_total")).select(
+                "route",
+                pl.col("spend_prev_usd").alias("cost_prev_usd"),
+                pl.col("spend_curr_usd").alias("cost_usd"),
+                "delta_usd",
+                "cost_per_completed_action_prev_usd",
+                "cost_per_completed_action_usd",
+            )
+        )
         if movers.is_empty():
             st.info("No week before this one: nothing moved against it.")
         else:
