@@ -359,6 +359,32 @@ WHERE route = ?
 ORDER BY week
 """
 
+# ROUTE_HISTORY with, in the same round trip, the policy versions the route ran each week (listed in order: a change
+# of list is a policy change; NULL for a week without policy rows) and each week's spend change taken apart
+# (has_decomposition false for a week marts.spend_deltas has no row of): what ROUTE_POLICY_VERSIONS and
+# ROUTE_DECOMPOSITION return, for every week at once. For snapshots holding both marts.
+ROUTE_WEEKS = """
+WITH versions AS (
+    SELECT week, string_agg(policy_version, ', ' ORDER BY policy_version) AS policy_versions
+    FROM marts.policy_compare
+    WHERE route = $1
+    GROUP BY week
+)
+SELECT history.week, history.cost_usd, history.cost_per_completed_action_usd, history.actions,
+       history.completed_actions, history.fallback_rate, history.retry_rate, history.premium_share,
+       history.error_rate, history.p50_latency_ms, history.p95_latency_ms,
+       versions.policy_versions,
+       deltas.week IS NOT NULL AS has_decomposition,
+       deltas.spend_prev_usd, deltas.volume_usd, deltas.attempts_usd, deltas.mix_usd, deltas.tokens_usd,
+       deltas.cache_usd, deltas.price_usd, deltas.spend_curr_usd
+FROM marts.route_weekly AS history
+LEFT JOIN versions ON versions.week = history.week
+LEFT JOIN marts.spend_deltas AS deltas
+    ON deltas.week = history.week AND deltas.grain = 'route' AND deltas.route = history.route
+WHERE history.route = $1
+ORDER BY history.week
+"""
+
 # The policy versions a route ran each week, listed in order: a change of list is a policy change.
 ROUTE_POLICY_VERSIONS = """
 SELECT week, string_agg(policy_version, ', ' ORDER BY policy_version) AS versions

@@ -107,11 +107,9 @@ def page_queries(data, snapshot) -> dict[str, list[tuple[str, tuple]]]:
         (data.WEEKS, ()),
         (data.ROUTES, (week,)),
         *present(
-            ("marts.route_weekly", data.ROUTE_HISTORY, (route,)),
-            ("marts.policy_compare", data.ROUTE_POLICY_VERSIONS, (route,)),
+            ("marts.spend_deltas", data.ROUTE_WEEKS, (route,)),
             ("marts.price_changes", data.ROUTE_PRICE_CHANGES, (route, complete[-1], week)),
             ("marts.policy_compare", data.ROUTE_POLICY_COMPARE, (week, route)),
-            ("marts.spend_deltas", data.ROUTE_DECOMPOSITION, (week, route)),
             ("marts.route_week_sample_calls", data.SAMPLE_CALLS, (week, route)),
         ),
     ]

@@ -15,7 +15,9 @@ with left:
 with right:
     route = st.selectbox("Route", data.values(snapshot, data.ROUTES, week), bind="query-params", key="route")
 
-history = data.frame(snapshot, data.ROUTE_HISTORY, route)
+# The route's weeks, with their policy versions and spend decompositions when the snapshot holds those marts.
+combined = data.has(snapshot, "marts.policy_compare") and data.has(snapshot, "marts.spend_deltas")
+history = data.frame(snapshot, data.ROUTE_WEEKS if combined else data.ROUTE_HISTORY, route)
 this_week = history.filter(pl.col("week") == week)
 if this_week.is_empty():
     st.info(f"{route} has no actions in the week of {week:%Y-%m-%d}. Pick another week or route.")
@@ -24,7 +26,11 @@ if this_week.is_empty():
 # Policy versions the route ran, week by week, marked where they change; and the price changes of its models.
 marks = []
 if data.has(snapshot, "marts.policy_compare"):
-    versions = data.frame(snapshot, data.ROUTE_POLICY_VERSIONS, route)
+    versions = (
+        history.select("week", "policy_versions").drop_nulls()
+        if combined
+        else data.frame(snapshot, data.ROUTE_POLICY_VERSIONS, route)
+    )
     previous = None
     for version_week, listed in versions.iter_rows():
         if previous is not None and listed != previous:
@@ -59,7 +65,11 @@ with left:
     if not data.has(snapshot, "marts.spend_deltas"):
         frame.missing("spend decomposition (marts.spend_deltas)", "It arrives with the analysis marts.")
     else:
-        parts = data.frame(snapshot, data.ROUTE_DECOMPOSITION, week, route)
+        parts = (
+            this_week.filter(pl.col("has_decomposition"))
+            if combined
+            else data.frame(snapshot, data.ROUTE_DECOMPOSITION, week, route)
+        )
         if parts.is_empty():
             st.info("No week before this one to compare with.")
         else:
