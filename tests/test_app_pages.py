@@ -291,3 +291,19 @@ def test_a_week_a_later_build_changed_says_it_was_restated_and_by_how_much(publi
 
     at.selectbox(key="week").set_value(W09).run()
     assert [warning.value for warning in at.warning] == []
+
+
+def test_the_reviews_waterfall_is_drawn_without_plotly():
+    """W09 against W08 (test_app.py's fixture): 0.0632 → 0.013; parts made up to add up: -0.04 volume, -0.0102 mix."""
+    from app import charts
+
+    parts = {column: Decimal("0") for column in charts.WATERFALL_PARTS}
+    parts.update(spend_prev_usd=Decimal("0.0632"), volume_usd=Decimal("-0.04"), mix_usd=Decimal("-0.0102"))
+    parts["spend_curr_usd"] = Decimal("0.013")
+
+    svg = charts.spend_waterfall_svg(parts)
+
+    texts = [text.split(">")[1].removesuffix("</text") for text in svg.split("<text ")[1:]]
+    assert texts[::2] == ["$0.06", "-$0.04", "+$0.00", "-$0.01", "+$0.00", "+$0.00", "+$0.00", "$0.01"]
+    assert texts[1::2] == ["Last week", "Volume", "Attempts", "Model mix", "Tokens", "Cache", "Price", "This week"]
+    assert svg.count("<rect ") == 8

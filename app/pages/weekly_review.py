@@ -131,7 +131,12 @@ else:
     if parts.is_empty():
         frame.missing("change against the week before", "The first week of data has nothing to compare with.")
     else:
-        st.plotly_chart(charts.spend_waterfall(parts.row(0, named=True)), width="stretch")
+        # An SVG image, not a Plotly chart: the landing page loads no Plotly (what its first paint waited for).
+        st.image(
+            charts.spend_waterfall_svg(parts.row(0, named=True)),
+            alt="Spend last week, each part of the change, spend this week",
+            width="stretch",
+        )
 
 # --- route health ------------------------------------------------------------------------------------
 st.header("Route health")
