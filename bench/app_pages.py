@@ -13,8 +13,8 @@ size and the drill-down marts' row counts.
 `settle_times(db)` serves the app (`routeledger app`, as a user starts it, through
 bench/browser.py as tests/test_browser.py does) on the snapshot and loads every page in the
 Debian Chromium: the time from navigation to a settled page (bench.browser.SETTLED: connected,
-script finished, no skeleton left, the title and every Plotly chart drawn, checked on every
-animation frame), on the first visit after the server started (cold caches: what the first
+script finished, no skeleton left, the title and every Plotly chart drawn, every image loaded, checked
+on every animation frame), on the first visit after the server started (cold caches: what the first
 visitor after a build waits for) and on a second visit (warm), against the 1 s target. Each
 visit is a full page load (a new session, Streamlit's frontend started again); moving between
 pages in the sidebar is quicker.
