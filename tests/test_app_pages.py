@@ -19,11 +19,13 @@ The latest build is "now", long after both weeks: the last complete week is W09.
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -105,6 +107,8 @@ def test_the_review_lands_on_the_last_complete_week_with_its_changes(published):
     assert [Decimal(str(c)) for c in health["cost_usd"]] == [Decimal("0.007"), Decimal("0.006")]
     # support_faq ran both weeks: its sparkline is W08's 0.001733333 then W09's 0.007.
     assert list(health["trend_8w"][0]) == pytest.approx([0.001733333, 0.007])
+    # Route health and the movers (the detail open by default) each download as CSV and Parquet.
+    assert [button.proto.label for button in at.get("download_button")] == ["CSV", "Parquet"] * 2
 
 
 def test_a_week_in_the_url_restores_that_review(published):
@@ -307,3 +311,14 @@ def test_the_reviews_waterfall_is_drawn_without_plotly():
     assert texts[::2] == ["$0.06", "-$0.04", "+$0.00", "-$0.01", "+$0.00", "+$0.00", "+$0.00", "$0.01"]
     assert texts[1::2] == ["Last week", "Volume", "Attempts", "Model mix", "Tokens", "Cache", "Price", "This week"]
     assert svg.count("<rect ") == 8
+
+
+def test_a_tables_parquet_download_keeps_money_exact():
+    from app import frame
+
+    table = pl.DataFrame({"cost_usd": [Decimal("0.0014")]}, schema={"cost_usd": pl.Decimal(18, 9)})
+
+    back = pl.read_parquet(io.BytesIO(frame._parquet(table)))
+
+    assert back.schema["cost_usd"] == pl.Decimal(18, 9)
+    assert back["cost_usd"].to_list() == [Decimal("0.0014")]
