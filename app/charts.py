@@ -115,3 +115,45 @@ def provider_weeks(frame: pl.DataFrame) -> go.Figure:
     figure.update_layout(margin={"l": 0, "r": 0, "t": 10, "b": 0}, height=340, barnorm="percent")
     figure.update_yaxes(ticksuffix="%", title="Share of spend")
     return figure
+
+
+def spend_waterfall_svg(parts: dict, width: int = 960, height: int = 320) -> str:
+    """spend_waterfall as a plain SVG image: the same bars and dollar labels, drawn without Plotly.
+
+    The landing page draws this one: Plotly's frontend (4.6 MB of JavaScript, parsed on the page's
+    first chart) is most of what the Weekly review waited for in the browser.
+    """
+    labels = ["Last week", *WATERFALL_PARTS.values(), "This week"]
+    steps = [float(parts[column]) for column in WATERFALL_PARTS]
+    start, end = float(parts["spend_prev_usd"]), float(parts["spend_curr_usd"])
+    bars = [(0.0, start)]  # (bottom, top) of each bar in dollars
+    level = start
+    for step in steps:
+        bars.append((level, level + step))
+        level += step
+    bars.append((0.0, end))
+    texts = [f"${start:,.2f}", *(f"{'+' if s >= 0 else '-'}${abs(s):,.2f}" for s in steps), f"${end:,.2f}"]
+    colors = ["#636efa", *("#ef553b" if s > 0 else "#00cc96" for s in steps), "#636efa"]
+    low = min(0.0, *(min(b) for b in bars))
+    high = max(0.0, *(max(b) for b in bars)) or 1.0
+    top, bottom, left = 24, 40, 8
+    plot = height - top - bottom
+    slot = (width - left) / len(bars)
+
+    def y(value: float) -> float:
+        return top + (high - value) / (high - low) * plot
+
+    shapes = [f'<line x1="{left}" y1="{y(0):.1f}" x2="{width}" y2="{y(0):.1f}" stroke="#bbb"/>']
+    for index, ((first, second), text, color, label) in enumerate(zip(bars, texts, colors, labels, strict=True)):
+        x = left + index * slot + slot * 0.15
+        upper, lower = y(max(first, second)), y(min(first, second))
+        shapes.append(
+            f'<rect x="{x:.1f}" y="{upper:.1f}" width="{slot * 0.7:.1f}" height="{max(lower - upper, 1):.1f}" '
+            f'fill="{color}"><title>{label}: {text}</title></rect>'
+        )
+        shapes.append(f'<text x="{x + slot * 0.35:.1f}" y="{upper - 6:.1f}" text-anchor="middle">{text}</text>')
+        shapes.append(f'<text x="{x + slot * 0.35:.1f}" y="{height - 14}" text-anchor="middle">{label}</text>')
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        'font-family="sans-serif" font-size="13" fill="#31333f">' + "".join(shapes) + "</svg>"
+    )

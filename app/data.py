@@ -198,6 +198,25 @@ FROM marts.spend_deltas
 WHERE week = ? AND grain = 'total'
 """
 
+# The review's two reads of marts.spend_deltas in one round trip: the week's total change taken apart (the
+# waterfall, the row with is_total, first) and the routes that moved most (what MOVERS returns).
+SPEND_CHANGE = """
+SELECT deltas.grain = 'total' AS is_total,
+       deltas.route,
+       deltas.spend_prev_usd, deltas.volume_usd, deltas.attempts_usd, deltas.mix_usd, deltas.tokens_usd,
+       deltas.cache_usd, deltas.price_usd, deltas.spend_curr_usd,
+       deltas.delta_usd,
+       last_week.cost_per_completed_action_usd AS cost_per_completed_action_prev_usd,
+       this_week.cost_per_completed_action_usd
+FROM marts.spend_deltas AS deltas
+LEFT JOIN marts.route_weekly AS this_week ON this_week.week = deltas.week AND this_week.route = deltas.route
+LEFT JOIN marts.route_weekly AS last_week
+    ON last_week.week = deltas.week - INTERVAL 7 DAY AND last_week.route = deltas.route
+WHERE deltas.week = ? AND deltas.grain IN ('total', 'route')
+ORDER BY is_total DESC, abs(deltas.delta_usd) DESC, deltas.route
+LIMIT 11
+"""
+
 ROUTE_DELTAS = """
 SELECT route, spend_prev_usd, spend_curr_usd, delta_usd, volume_usd, attempts_usd, mix_usd, tokens_usd, cache_usd,
        price_usd
@@ -338,6 +357,32 @@ SELECT week, cost_usd, cost_per_completed_action_usd, actions, completed_actions
 FROM marts.route_weekly
 WHERE route = ?
 ORDER BY week
+"""
+
+# ROUTE_HISTORY with, in the same round trip, the policy versions the route ran each week (listed in order: a change
+# of list is a policy change; NULL for a week without policy rows) and each week's spend change taken apart
+# (has_decomposition false for a week marts.spend_deltas has no row of): what ROUTE_POLICY_VERSIONS and
+# ROUTE_DECOMPOSITION return, for every week at once. For snapshots holding both marts.
+ROUTE_WEEKS = """
+WITH versions AS (
+    SELECT week, string_agg(policy_version, ', ' ORDER BY policy_version) AS policy_versions
+    FROM marts.policy_compare
+    WHERE route = $1
+    GROUP BY week
+)
+SELECT history.week, history.cost_usd, history.cost_per_completed_action_usd, history.actions,
+       history.completed_actions, history.fallback_rate, history.retry_rate, history.premium_share,
+       history.error_rate, history.p50_latency_ms, history.p95_latency_ms,
+       versions.policy_versions,
+       deltas.week IS NOT NULL AS has_decomposition,
+       deltas.spend_prev_usd, deltas.volume_usd, deltas.attempts_usd, deltas.mix_usd, deltas.tokens_usd,
+       deltas.cache_usd, deltas.price_usd, deltas.spend_curr_usd
+FROM marts.route_weekly AS history
+LEFT JOIN versions ON versions.week = history.week
+LEFT JOIN marts.spend_deltas AS deltas
+    ON deltas.week = history.week AND deltas.grain = 'route' AND deltas.route = history.route
+WHERE history.route = $1
+ORDER BY history.week
 """
 
 # The policy versions a route ran each week, listed in order: a change of list is a policy change.

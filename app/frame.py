@@ -13,6 +13,7 @@ from datetime import date, timedelta
 
 import polars as pl
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from app import columns, data
 
@@ -78,16 +79,20 @@ def mart_table(
     return rows
 
 
-def downloads(frame: pl.DataFrame, name: str) -> None:
-    """`frame` as `name`.csv and `name`.parquet (exact: the Parquet keeps DECIMAL money as DECIMAL)."""
-    row = st.container(horizontal=True)
-    row.download_button(
-        "CSV", frame.write_csv().encode(), f"{name}.csv", "text/csv", key=f"{name}-csv", on_click="ignore"
-    )
-    row.download_button(
-        "Parquet", _parquet(frame), f"{name}.parquet", "application/vnd.apache.parquet",
-        key=f"{name}-parquet", on_click="ignore",
-    )  # fmt: skip
+def downloads(frame: pl.DataFrame, name: str, where: DeltaGenerator | None = None) -> None:
+    """`frame` as `name`.csv and `name`.parquet, behind one "Download" popover (in `where`), encoded when clicked.
+
+    One element on the page per table instead of two buttons each holding its bytes: the file is
+    written only when asked for (exact: the Parquet keeps DECIMAL money as DECIMAL).
+    """
+    with (where or st).popover("Download", type="tertiary", key=f"{name}-download"):
+        st.download_button(
+            "CSV", lambda: frame.write_csv().encode(), f"{name}.csv", "text/csv", key=f"{name}-csv", on_click="ignore"
+        )
+        st.download_button(
+            "Parquet", lambda: _parquet(frame), f"{name}.parquet", "application/vnd.apache.parquet",
+            key=f"{name}-parquet", on_click="ignore",
+        )  # fmt: skip
 
 
 def _parquet(frame: pl.DataFrame) -> bytes:

@@ -5,7 +5,7 @@ app bench share.
 process group: the CLI runs `streamlit run` as a child) on a free loopback port and stops the whole
 group on exit. `launch(playwright)` opens the Debian Chromium (never a downloaded one).
 `wait_settled(page)` waits until Streamlit has settled: connected, the script finished, no skeleton
-left, the page's title drawn and every Plotly chart drawn.
+left, the page's title drawn, every Plotly chart drawn and every image loaded.
 """
 
 from __future__ import annotations
@@ -47,6 +47,9 @@ SETTLED = """() => {
     if (!document.querySelector("[data-testid='stMain'] h1")) return false;
     for (const chart of document.querySelectorAll("[data-testid='stPlotlyChart']")) {
         if (!chart.querySelector(".main-svg")) return false;
+    }
+    for (const image of document.querySelectorAll("[data-testid='stMain'] [data-testid='stImage'] img")) {
+        if (!image.complete) return false;
     }
     return true;
 }"""

@@ -19,11 +19,13 @@ The latest build is "now", long after both weeks: the last complete week is W09.
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -105,6 +107,8 @@ def test_the_review_lands_on_the_last_complete_week_with_its_changes(published):
     assert [Decimal(str(c)) for c in health["cost_usd"]] == [Decimal("0.007"), Decimal("0.006")]
     # support_faq ran both weeks: its sparkline is W08's 0.001733333 then W09's 0.007.
     assert list(health["trend_8w"][0]) == pytest.approx([0.001733333, 0.007])
+    # Route health and the movers (the detail open by default) each download as CSV and Parquet.
+    assert [button.proto.label for button in at.get("download_button")] == ["CSV", "Parquet"] * 2
 
 
 def test_a_week_in_the_url_restores_that_review(published):
@@ -136,8 +140,10 @@ def test_top_movers_are_the_routes_spend_changes_largest_first(published):
 
 
 def test_the_review_says_what_to_load_when_there_are_no_bills(published):
-    at = open_app()
+    at = open_app(detail="Reconciliation")
 
+    # Only the detail the URL names runs: the reconciliation's line, no movers table.
+    assert not any("delta_usd" in table.value.columns for table in at.dataframe)
     assert "No bill covers this week yet: load the providers' exports with `routeledger ingest billing PATH`." in [
         info.value for info in at.info
     ]
@@ -178,9 +184,14 @@ def test_the_debugger_opens_on_the_route_and_week_of_a_link(published):
     # The sample: all three of the route-week's actions are among its 5 most expensive,
     # act-faq-2 (0.001 + 0.0014 = 0.0024) first, then act-faq-1 and act-faq-3 (0.0014 each) by id.
     assert list(table_with(at, "action_id")["action_id"]) == ["act-faq-2", "act-faq-1", "act-faq-3"]
+    # The other sections, each opened from the URL (?section=...); only the open one runs.
+    assert not any("model_chain" in table.value.columns for table in at.dataframe)
+    at = open_app("regression_debugger", route="support_faq", week="2026-02-16 (W08)", section="Fallbacks and errors")
     statuses = table_with(at, "status")
     assert dict(zip(statuses["status"], statuses["calls"], strict=True)) == {"ok": 3, "error": 1, "rate_limited": 1}
+    assert not any("action_id" in table.value.columns for table in at.dataframe)
     # Tier chains (m-small is low): faq-2 and faq-3 failed once and retried, faq-1 answered at once.
+    at = open_app("regression_debugger", route="support_faq", week="2026-02-16 (W08)", section="Tier chains")
     chains = table_with(at, "model_chain")
     assert dict(zip(chains["model_chain"], chains["actions"], strict=True)) == {"low → low (retry)": 2, "low": 1}
 
@@ -284,3 +295,30 @@ def test_a_week_a_later_build_changed_says_it_was_restated_and_by_how_much(publi
 
     at.selectbox(key="week").set_value(W09).run()
     assert [warning.value for warning in at.warning] == []
+
+
+def test_the_reviews_waterfall_is_drawn_without_plotly():
+    """W09 against W08 (test_app.py's fixture): 0.0632 → 0.013; parts made up to add up: -0.04 volume, -0.0102 mix."""
+    from app import charts
+
+    parts = {column: Decimal("0") for column in charts.WATERFALL_PARTS}
+    parts.update(spend_prev_usd=Decimal("0.0632"), volume_usd=Decimal("-0.04"), mix_usd=Decimal("-0.0102"))
+    parts["spend_curr_usd"] = Decimal("0.013")
+
+    svg = charts.spend_waterfall_svg(parts)
+
+    texts = [text.split(">")[1].removesuffix("</text") for text in svg.split("<text ")[1:]]
+    assert texts[::2] == ["$0.06", "-$0.04", "+$0.00", "-$0.01", "+$0.00", "+$0.00", "+$0.00", "$0.01"]
+    assert texts[1::2] == ["Last week", "Volume", "Attempts", "Model mix", "Tokens", "Cache", "Price", "This week"]
+    assert svg.count("<rect ") == 8
+
+
+def test_a_tables_parquet_download_keeps_money_exact():
+    from app import frame
+
+    table = pl.DataFrame({"cost_usd": [Decimal("0.0014")]}, schema={"cost_usd": pl.Decimal(18, 9)})
+
+    back = pl.read_parquet(io.BytesIO(frame._parquet(table)))
+
+    assert back.schema["cost_usd"] == pl.Decimal(18, 9)
+    assert back["cost_usd"].to_list() == [Decimal("0.0014")]

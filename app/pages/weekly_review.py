@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+import polars as pl
 import streamlit as st
 
 from app import charts, columns, data, frame
@@ -119,51 +120,23 @@ if data.has(snapshot, "marts.review_findings"):
 
 # --- what moved the spend ----------------------------------------------------------------------------
 st.header("What changed the spend")
-if not data.has(snapshot, "marts.spend_deltas"):
+# The week's spend change and its top movers (marts.spend_deltas), in one query; no rows before the second week.
+change = data.frame(snapshot, data.SPEND_CHANGE, week) if data.has(snapshot, "marts.spend_deltas") else None
+if change is None:
     frame.missing(
         "spend decomposition (marts.spend_deltas)", "It arrives with the analysis marts: `routeledger build`."
     )
 else:
-    parts = data.frame(snapshot, data.WATERFALL, week)
+    parts = change.filter(pl.col("is_total"))
     if parts.is_empty():
         frame.missing("change against the week before", "The first week of data has nothing to compare with.")
     else:
-        st.plotly_chart(charts.spend_waterfall(parts.row(0, named=True)), width="stretch")
-
-st.subheader("Top movers")
-movers = data.frame(snapshot, data.MOVERS, week)
-if movers.is_empty():
-    st.info("No week before this one: nothing moved against it.")
-else:
-    st.dataframe(
-        movers,
-        hide_index=True,
-        column_config={
-            "route": "Route",
-            "cost_prev_usd": st.column_config.NumberColumn("Last week", format="dollar"),
-            "cost_usd": st.column_config.NumberColumn("This week", format="dollar"),
-            "delta_usd": st.column_config.NumberColumn("Change", format="dollar"),
-            "cost_per_completed_action_prev_usd": st.column_config.NumberColumn(
-                "Per completed, last week", format="$%.5f"
-            ),
-            "cost_per_completed_action_usd": st.column_config.NumberColumn("Per completed, this week", format="$%.5f"),
-        },
-    )
-    frame.downloads(movers, f"movers-{week}")
-    links = st.container(horizontal=True)
-    for route in movers["route"].head(3):
-        links.page_link(
-            "pages/regression_debugger.py",
-            label=f"Debug {route} →",
-            query_params={"route": route, "week": frame.week_label(week)},
+        # An SVG image, not a Plotly chart: the landing page loads no Plotly (what its first paint waited for).
+        st.image(
+            charts.spend_waterfall_svg(parts.row(0, named=True)),
+            alt="Spend last week, each part of the change, spend this week",
+            width="stretch",
         )
-
-st.subheader("Cost regressions")
-frame.mart_table(
-    snapshot, "marts.cost_regressions", data.REGRESSIONS, (week,), f"regressions-{week}",
-    what="regression check", run="It arrives with the analysis marts.",
-    empty="No route's cost per completed action rose past its threshold this week.", good_news=True,
-)  # fmt: skip
 
 # --- route health ------------------------------------------------------------------------------------
 st.header("Route health")
@@ -176,47 +149,108 @@ else:
     st.dataframe(health, hide_index=True, column_config=config)
     frame.downloads(health.drop("trend_8w"), f"route-health-{week}")
 
-# --- policy ------------------------------------------------------------------------------------------
-left, right = st.columns(2)
-with left:
-    st.subheader("Policy violations")
-    frame.mart_table(
-        snapshot, "marts.policy_violations", data.VIOLATIONS, (week,), f"violations-{week}",
-        what="policy check", run="Add pricing/policy.yaml and run `routeledger build`.",
-        empty="No route broke its policy this week.", good_news=True,
-    )  # fmt: skip
-with right:
-    st.subheader("Budgets")
-    frame.mart_table(
-        snapshot, "marts.budget_status", data.BUDGETS, (week, week), f"budgets-{week}",
-        what="budget status", run="Add budgets to pricing/policy.yaml and run `routeledger build`.",
-        empty="No budget covers this week.",
-    )  # fmt: skip
 
-st.subheader("Policy changes and canaries")
-frame.mart_table(
-    snapshot, "marts.policy_compare", data.POLICY_COMPARE, (week, week), f"policy-compare-{week}",
-    what="policy comparison", run="It arrives with the analysis marts.",
-    empty="Every route ran one policy version this week.",
-)  # fmt: skip
-
-# --- reconciliation ----------------------------------------------------------------------------------
-st.subheader("Reconciliation with the providers' bills")
-if not data.has(snapshot, "marts.reconciliation_weekly"):
-    frame.missing(
-        "provider bills (marts.reconciliation_weekly)", "Run `routeledger ingest billing PATH` and `routeledger build`."
-    )
-else:
-    recon = data.frame(snapshot, data.WEEK_RECONCILIATION, week)
-    if recon.is_empty():
-        st.info("No bill covers this week yet: load the providers' exports with `routeledger ingest billing PATH`.")
-    else:
-        out = [row for row in recon.iter_rows(named=True) if row["model_days_out_of_tolerance"]]
-        if out:
-            st.error(
-                "Out of tolerance this week: "
-                + ", ".join(f"{row['provider']} ({row['model_days_out_of_tolerance']:,} model-days)" for row in out)
-                + ". The Reconciliation page lists the days."
+# --- the details: one at a time, the one chosen in the URL (?detail=...) --------------------------------
+# Only the open tab's section runs and is drawn (tabs bound to the URL run lazily): the landing page draws its
+# headline figures, findings, waterfall and route health, and one table more, so that it settles quickly.
+st.header("Details")
+tabs = st.tabs(
+    ["Top movers", "Cost regressions", "Policy violations", "Budgets", "Canaries", "Reconciliation"],
+    key="detail",
+    bind="query-params",
+)
+with tabs[0]:
+    if tabs[0].open:
+        movers = (
+            pl.DataFrame()
+            if change is None
+            else change.filter(~pl.col("is_total")).select(
+                "route",
+                pl.col("spend_prev_usd").alias("cost_prev_usd"),
+                pl.col("spend_curr_usd").alias("cost_usd"),
+                "delta_usd",
+                "cost_per_completed_action_prev_usd",
+                "cost_per_completed_action_usd",
             )
-        frame.table(recon, "marts.reconciliation_weekly", f"reconciliation-{week}")
-        st.page_link("pages/reconciliation.py", label="Open reconciliation")
+        )
+        if movers.is_empty():
+            st.info("No week before this one: nothing moved against it.")
+        else:
+            st.dataframe(
+                movers,
+                hide_index=True,
+                column_config={
+                    "route": "Route",
+                    "cost_prev_usd": st.column_config.NumberColumn("Last week", format="dollar"),
+                    "cost_usd": st.column_config.NumberColumn("This week", format="dollar"),
+                    "delta_usd": st.column_config.NumberColumn("Change", format="dollar"),
+                    "cost_per_completed_action_prev_usd": st.column_config.NumberColumn(
+                        "Per completed, last week", format="$%.5f"
+                    ),
+                    "cost_per_completed_action_usd": st.column_config.NumberColumn(
+                        "Per completed, this week", format="$%.5f"
+                    ),
+                },
+            )
+            links = st.container(horizontal=True)
+            frame.downloads(movers, f"movers-{week}", links)
+            for route in movers["route"].head(3):
+                links.page_link(
+                    "pages/regression_debugger.py",
+                    label=f"Debug {route} →",
+                    query_params={"route": route, "week": frame.week_label(week)},
+                )
+with tabs[1]:
+    if tabs[1].open:
+        frame.mart_table(
+            snapshot, "marts.cost_regressions", data.REGRESSIONS, (week,), f"regressions-{week}",
+            what="regression check", run="It arrives with the analysis marts.",
+            empty="No route's cost per completed action rose past its threshold this week.", good_news=True,
+        )  # fmt: skip
+with tabs[2]:
+    if tabs[2].open:
+        frame.mart_table(
+            snapshot, "marts.policy_violations", data.VIOLATIONS, (week,), f"violations-{week}",
+            what="policy check", run="Add pricing/policy.yaml and run `routeledger build`.",
+            empty="No route broke its policy this week.", good_news=True,
+        )  # fmt: skip
+with tabs[3]:
+    if tabs[3].open:
+        frame.mart_table(
+            snapshot, "marts.budget_status", data.BUDGETS, (week, week), f"budgets-{week}",
+            what="budget status", run="Add budgets to pricing/policy.yaml and run `routeledger build`.",
+            empty="No budget covers this week.",
+        )  # fmt: skip
+with tabs[4]:
+    if tabs[4].open:
+        st.caption("Routes that ran more than one policy version this week: a canary beside its control.")
+        frame.mart_table(
+            snapshot, "marts.policy_compare", data.POLICY_COMPARE, (week, week), f"policy-compare-{week}",
+            what="policy comparison", run="It arrives with the analysis marts.",
+            empty="Every route ran one policy version this week.",
+        )  # fmt: skip
+with tabs[5]:
+    if tabs[5].open:
+        if not data.has(snapshot, "marts.reconciliation_weekly"):
+            frame.missing(
+                "provider bills (marts.reconciliation_weekly)",
+                "Run `routeledger ingest billing PATH` and `routeledger build`.",
+            )
+        else:
+            recon = data.frame(snapshot, data.WEEK_RECONCILIATION, week)
+            if recon.is_empty():
+                st.info(
+                    "No bill covers this week yet: load the providers' exports with `routeledger ingest billing PATH`."
+                )
+            else:
+                out = [row for row in recon.iter_rows(named=True) if row["model_days_out_of_tolerance"]]
+                if out:
+                    st.error(
+                        "Out of tolerance this week: "
+                        + ", ".join(
+                            f"{row['provider']} ({row['model_days_out_of_tolerance']:,} model-days)" for row in out
+                        )
+                        + ". The Reconciliation page lists the days."
+                    )
+                frame.table(recon, "marts.reconciliation_weekly", f"reconciliation-{week}")
+                st.page_link("pages/reconciliation.py", label="Open reconciliation")
