@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipelines.errors import UserError, first_line
+from pipelines.resources import load_yaml
 
 
 class Column(BaseModel):
@@ -54,7 +55,7 @@ def load_columns(path: Path) -> list[Column]:
     if not path.exists():
         return []
     try:
-        parsed = yaml.safe_load(path.read_text(encoding="utf-8"))
+        parsed = load_yaml(path.read_text(encoding="utf-8"))
         spec = ColumnSpec.model_validate(parsed)
     except yaml.YAMLError as exc:
         raise UserError(f"{path}: not valid YAML: {first_line(exc)}") from exc

@@ -38,7 +38,7 @@ from sqlglot import exp
 from pipelines import incremental
 from pipelines.errors import UserError, first_line
 from pipelines.raw import SOURCES
-from pipelines.resources import SQL_DIR
+from pipelines.resources import SQL_DIR, load_yaml
 from pipelines.spark.transpile import check_transpiles
 
 LAYERS = ("staging", "intermediate", "marts")
@@ -158,7 +158,7 @@ def read_header(sql: str, path: Path) -> Header:
             break
         block.append(line[3:] if line.startswith("-- ") else line[2:])
     try:
-        parsed = yaml.safe_load("\n".join(block))
+        parsed = load_yaml("\n".join(block))
     except yaml.YAMLError as exc:
         raise UserError(f"{path}: the model header is not valid YAML: {first_line(exc)}") from exc
     try:
