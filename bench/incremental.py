@@ -21,6 +21,7 @@ in bench/results.md. Timings on a busy machine are noisy: compare ratios of one 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -145,13 +146,28 @@ def split_last_day(parquet: Path, work: Path) -> tuple[Path, Path, int, int]:
     return base, day, calls, day_calls
 
 
+def _split_in_a_child(parquet: Path, work: Path) -> tuple[Path, Path, int, int]:
+    """split_last_day in a child process: DuckDB's memory in this one would be every later
+    child's peak memory too (Linux counts what a child had when it forked in its peak)."""
+    code = (
+        "import json, sys; from pathlib import Path; from bench.incremental import split_last_day; "
+        "base, day, calls, day_calls = split_last_day(Path(sys.argv[1]), Path(sys.argv[2])); "
+        "print(json.dumps([str(base), str(day), calls, day_calls]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(parquet), str(work)], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    base, day, calls, day_calls = json.loads(done.stdout.strip().splitlines()[-1])
+    return Path(base), Path(day), int(calls), int(day_calls)
+
+
 def measure_incremental(
     calls_files: Path | list[Path], work: Path, catalog: Path = CATALOG, reference: bool = True
 ) -> IncrementalResult:
     """The full run and the incremental day of the calls in `calls_files` (one Parquet file, or
     time-ordered parts), in a new warehouse under `work`; `reference=False` skips `build --full`."""
     parts = [calls_files] if isinstance(calls_files, Path) else list(calls_files)
-    base, day, last_calls, day_calls = split_last_day(parts[-1], work)
+    base, day, last_calls, day_calls = _split_in_a_child(parts[-1], work)
     earlier = parts[:-1]
     if earlier:
         _check_day_in_last_part(earlier[-1], day)
