@@ -20,15 +20,7 @@ with
 
 -- the priced calls' cost per day, route, tier and team: every sum below adds these up
 calls as (
-    select
-        call_date,
-        route,
-        model_tier,
-        team,
-        sum(cost_usd) as cost_usd
-    from intermediate.int_call_costs
-    where cost_usd is not null
-    group by call_date, route, model_tier, team
+    select call_date, route, model_tier, team, cost_usd from intermediate.int_budget_cells
 ),
 
 limits as (
