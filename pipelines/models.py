@@ -22,6 +22,7 @@ A mart's columns are described once beside it, in `<name>.yml` (pipelines/column
 from __future__ import annotations
 
 import graphlib
+import hashlib
 import re
 import time
 from collections.abc import Callable
@@ -35,7 +36,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlglot import exp
 
-from pipelines import incremental
+from pipelines import cache, incremental
 from pipelines.errors import UserError, first_line
 from pipelines.raw import SOURCES
 from pipelines.resources import SQL_DIR, load_yaml
@@ -107,10 +108,11 @@ def discover(sql_dir: Path | None = None) -> list[Model]:
         raise UserError(f"{sql_dir}: no SQL models found (expected sql/staging, sql/intermediate, sql/marts)")
     names = {f"{p.parent.name}.{p.stem}" for p in paths}
     models = {}
+    known = _ReadsCache()
     for path in paths:
         name = f"{path.parent.name}.{path.stem}"
         sql = path.read_text()
-        reads = tables_read(sql, path)
+        reads = known.tables_read(sql, path)
         unknown = sorted(reads - names - SOURCES)
         if unknown:
             raise UserError(f"{path}: reads {', '.join(unknown)}, which is neither a model nor a raw table")
@@ -132,6 +134,7 @@ def discover(sql_dir: Path | None = None) -> list[Model]:
             header.incremental.by if header.incremental else None,
             header.incremental.unit if header.incremental else "week",
         )
+    known.save()
     check_transpiles((m.sql, m.path) for m in models.values())  # every model runs on Spark too: it must transpile
     ordered = [models[name] for name in _order(models)]
     sources = incremental.sources_read(ordered)
@@ -187,6 +190,36 @@ def tables_read(sql: str, path: Path) -> set[str]:
             raise UserError(f"{path}: table {table.name} must be schema-qualified (for example marts.{table.name})")
         reads.add(f"{table.db}.{table.name}".lower())
     return reads
+
+
+class _ReadsCache:
+    """tables_read, remembered by the sha256 of the SQL, sqlglot's version and this file.
+
+    Parsing every model with sqlglot took most of `discover`, at every build, for SQL that
+    rarely changes (pipelines/cache.py: a shortcut only; a model that fails is never remembered).
+    """
+
+    NAME, ENTRIES = "reads.json", 2000
+
+    def __init__(self) -> None:
+        stored = cache.read(self.NAME)
+        self.known: dict[str, list[str]] = stored if isinstance(stored, dict) else {}
+        self.new: dict[str, list[str]] = {}
+        self.version = hashlib.sha256(f"{sqlglot.__version__}\n".encode() + Path(__file__).read_bytes()).hexdigest()
+
+    def tables_read(self, sql: str, path: Path) -> set[str]:
+        key = hashlib.sha256(f"{self.version}\n{sql}".encode()).hexdigest()
+        found = self.known.get(key)
+        if isinstance(found, list) and all(isinstance(name, str) for name in found):
+            return set(found)
+        reads = tables_read(sql, path)
+        self.new[key] = sorted(reads)
+        return reads
+
+    def save(self) -> None:
+        if self.new:
+            kept = [(k, v) for k, v in self.known.items() if k not in self.new]
+            cache.write(self.NAME, dict((kept + list(self.new.items()))[-self.ENTRIES :]))
 
 
 def _order(models: dict[str, Model]) -> list[str]:

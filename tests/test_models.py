@@ -124,3 +124,21 @@ def test_a_model_without_a_valid_header_is_an_error_naming_the_file(tmp_path, sq
 def test_a_runner_that_finds_no_models_fails_loudly(tmp_path):
     with pytest.raises(UserError, match="no SQL models found"):
         discover(tmp_path)
+
+
+def test_what_a_model_reads_is_remembered_until_its_sql_changes(tmp_path, monkeypatch):
+    from pipelines import models
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    parsed: list[str] = []
+    parse = models.tables_read
+    monkeypatch.setattr(models, "tables_read", lambda sql, path: parsed.append(path.name) or parse(sql, path))
+    root = write_models(tmp_path, {"staging.stg_a": "select call_id from raw.calls"})
+    assert [m.reads for m in discover(root)] == [frozenset({"raw.calls"})]
+    assert [m.reads for m in discover(root)] == [frozenset({"raw.calls"})]  # from the cache
+    assert parsed == ["stg_a.sql"]
+    (root / "staging" / "stg_a.sql").write_text(HEADER + "select call_id from raw.loads")
+    assert [m.reads for m in discover(root)] == [frozenset({"raw.loads"})]  # edited: parsed again
+    (tmp_path / "cache" / "routeledger" / "reads.json").write_text("{not json")  # damaged: ignored
+    assert [m.reads for m in discover(root)] == [frozenset({"raw.loads"})]
+    assert parsed == ["stg_a.sql", "stg_a.sql", "stg_a.sql"]

@@ -9,12 +9,8 @@ and the construct: write that model in SQL both engines run, never a second copy
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
-import json
-import os
-import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -22,6 +18,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, UnsupportedError
 
+from pipelines import cache
 from pipelines.errors import UserError, first_line
 
 
@@ -270,8 +267,7 @@ CACHE_ENTRIES = 2000  # the cache keeps the newest successes: a few per edit of 
 
 def cache_file() -> Path:
     """Where the models that transpiled are remembered: $XDG_CACHE_HOME/routeledger/, else ~/.cache/routeledger/."""
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "routeledger" / "transpiled.json"
+    return cache.cache_file("transpiled.json")
 
 
 @functools.cache
@@ -303,20 +299,9 @@ def check_transpiles(models: Iterable[tuple[str, Path]]) -> None:
 
 
 def _read_cache() -> list[str]:
-    try:
-        keys = json.loads(cache_file().read_text())
-    except (OSError, ValueError):
-        return []
+    keys = cache.read("transpiled.json")
     return [k for k in keys if isinstance(k, str)] if isinstance(keys, list) else []
 
 
 def _write_cache(keys: list[str]) -> None:
-    target = cache_file()
-    partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial.write_text(json.dumps(keys[-CACHE_ENTRIES:]))
-        partial.replace(target)  # atomic: a concurrent build reads the old list or the new one
-    except OSError:
-        with contextlib.suppress(OSError):
-            partial.unlink()
+    cache.write("transpiled.json", keys[-CACHE_ENTRIES:])
