@@ -180,7 +180,7 @@ class Warehouse:
                 con.execute(f"CREATE SCHEMA snapshot.{schema}")
             for table in tables:
                 con.execute(f"CREATE TABLE snapshot.{table} AS FROM {table}")
-                _copy_column_comments(con, table)
+            _copy_column_comments(con, tables)
             con.execute("CREATE SCHEMA IF NOT EXISTS snapshot.meta")
             con.execute(
                 "CREATE TABLE snapshot.meta.build AS SELECT ? AS build_id, ?::TIMESTAMPTZ AS built_at",
@@ -231,15 +231,18 @@ class Warehouse:
         return removed
 
 
-def _copy_column_comments(con: duckdb.DuckDBPyConnection, table: str) -> None:
-    """The warehouse's column comments (from the marts' column specs) onto the snapshot's copy of `table`."""
-    schema, name = table.split(".")
+def _copy_column_comments(con: duckdb.DuckDBPyConnection, tables: list[str]) -> None:
+    """The warehouse's column comments (from the marts' column specs) onto the snapshot's copies of `tables`.
+
+    One read of DuckDB's catalog for all of them: a read per table took a third of publishing.
+    """
     comments = con.execute(
-        "SELECT column_name, comment FROM duckdb_columns() "
-        "WHERE database_name = current_database() AND schema_name = ? AND table_name = ? AND comment IS NOT NULL",
-        [schema, name],
+        "SELECT schema_name || '.' || table_name, column_name, comment FROM duckdb_columns() "
+        "WHERE database_name = current_database() AND comment IS NOT NULL "
+        "AND list_contains(?, schema_name || '.' || table_name)",
+        [tables],
     ).fetchall()
-    for column, comment in comments:
+    for table, column, comment in comments:
         con.execute(f'COMMENT ON COLUMN snapshot.{table}."{column}" IS {quote(comment)}')
 
 

@@ -189,3 +189,31 @@ models:
     # c2: the second period has no priority price: its default rates, 1000 x 0.5 + 100 x 2 = 0.0007
     # c3: flex is priced nowhere: the default rates too
     assert costs == {"c1": Decimal("0.0028"), "c2": Decimal("0.0007"), "c3": Decimal("0.0007")}
+
+
+def test_published_prices_are_remembered_until_genai_prices_changes(tmp_path, monkeypatch):
+    from pipelines.prices import published
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    converted: list[int] = []
+    convert = published._published_models
+    monkeypatch.setattr(published, "_published_models", lambda: converted.append(1) or convert())
+    stored = tmp_path / "cache" / "routeledger" / published.PUBLISHED_CACHE
+
+    def fresh() -> tuple:
+        published.published_models.cache_clear()
+        return published.published_models()
+
+    try:
+        first = fresh()
+        assert stored.exists() and converted == [1]
+        assert fresh() == first and converted == [1]  # from the cache
+        stored.write_bytes(b"not a pickle")  # damaged: converted again, and stored again
+        assert fresh() == first and converted == [1, 1]
+        monkeypatch.setattr(published, "published_source", lambda: "genai-prices 0.0.1")  # another version
+        again = fresh()
+        assert converted == [1, 1, 1] and {m.source for m in again} == {"genai-prices 0.0.1"}
+        gpt = next(m for m in first if m.provider == "openai" and m.model == "gpt-4o")
+        assert gpt.rows[0].input == Decimal("2.5")  # USD per million input tokens
+    finally:
+        published.published_models.cache_clear()

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from dataclasses import replace
 from datetime import UTC, datetime, time
 from decimal import Decimal
 from functools import cache
+from pathlib import Path
 
+from pipelines.cache import read_objects, write_objects
+from pipelines.prices import rows
 from pipelines.prices.catalog import MINUTES_PER_DAY, PRICE_PLACES
 from pipelines.prices.rows import DEFAULT_TIER, PRICE_KEYS, ModelPrices, PriceRow, first_or_none, priced
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # effective_from of a published price with no start date
 EVERY_DAY = (1, 2, 3, 4, 5, 6, 7)
 PUBLISHED_WINDOW = "time of day"  # genai-prices does not name its windows
+PUBLISHED_CACHE = "published-prices.pickle"
 
 
 def published_source() -> str:
@@ -24,6 +29,23 @@ def published_source() -> str:
 
 @cache
 def published_models() -> tuple[ModelPrices, ...]:
+    """Token prices of every model genai-prices knows, as effective-dated rows (`_published_models`).
+
+    Remembered in the user's cache for this genai-prices version and this code: importing
+    genai-prices' data and converting it took about half a second of every build.
+    """
+    key = hashlib.sha256(
+        f"{published_source()}\n".encode() + Path(__file__).read_bytes() + Path(rows.__file__).read_bytes()
+    ).hexdigest()
+    found = read_objects(PUBLISHED_CACHE, key)
+    if isinstance(found, tuple) and all(isinstance(entry, ModelPrices) for entry in found):
+        return found
+    models = _published_models()
+    write_objects(PUBLISHED_CACHE, key, models)
+    return models
+
+
+def _published_models() -> tuple[ModelPrices, ...]:
     """Token prices of every model genai-prices knows, as effective-dated rows.
 
     genai-prices holds a price as a `ModelPrice` or a list of date-constrained

@@ -74,7 +74,8 @@ priced_calls as (
         calls.rate_cache_write,
         calls.rate_cache_write_1h,
         calls.rate_output,
-        calls.cost_usd
+        calls.cost_usd,
+        calls.call_id
     from calls
     inner join actions using (action_id)
     where calls.is_priced
@@ -177,24 +178,59 @@ prev_rates as (
     from with_prev_price
 ),
 
-per_call as (
+-- Cost is linear in tokens at fixed rates, so the calls are summed per set of rates
+-- before they are priced: exact, as every product of tokens and a rate fits the 21
+-- places of the rates. A regional multiplier other than 1 rounds each call's cost to 21
+-- places, so those calls keep a group of their own (their call_id) and round as
+-- int_call_costs does.
+rate_groups as (
     select
         week,
         route,
         provider,
         model,
         is_response_cache_hit,
+        not has_prev_price or (web_search_calls > 0 and prev_web_search_usd_per_call is null) as keeps_own_cost,
+        prev_rate_input,
+        prev_rate_cached_input,
+        prev_rate_cache_write,
+        prev_rate_cache_write_1h,
+        prev_rate_output,
+        prev_web_search_usd_per_call,
+        regional_multiplier,
+        case when regional_multiplier <> 1 then call_id end as rounding_call_id,
+        count(*) as calls,
+        sum(input_tokens) as input_tokens,
+        sum(cached_input_tokens) as cached_input_tokens,
+        sum(uncached_input_tokens) as uncached_input_tokens,
+        sum(cache_write_tokens - cache_write_1h_tokens) as cache_write_5m_tokens,
+        sum(cache_write_1h_tokens) as cache_write_1h_tokens,
+        sum(output_tokens) as output_tokens,
+        sum(web_search_calls) as web_search_calls,
+        sum(cost_usd) as cost_usd
+    from prev_rates
+    group by all
+),
+
+per_group as (
+    select
+        week,
+        route,
+        provider,
+        model,
+        calls,
+        is_response_cache_hit,
         input_tokens,
         cached_input_tokens,
         cost_usd,
         case
             when is_response_cache_hit then 0
-            when not has_prev_price or (web_search_calls > 0 and prev_web_search_usd_per_call is null) then cost_usd
+            when keeps_own_cost then cost_usd
             else cast(
                     (
                         uncached_input_tokens * prev_rate_input
                         + cached_input_tokens * prev_rate_cached_input
-                        + (cache_write_tokens - cache_write_1h_tokens) * prev_rate_cache_write
+                        + cache_write_5m_tokens * prev_rate_cache_write
                         + cache_write_1h_tokens * prev_rate_cache_write_1h
                         + output_tokens * prev_rate_output
                     ) * regional_multiplier as decimal(38, 21)
@@ -208,7 +244,7 @@ per_call as (
             when is_response_cache_hit then 0
             else input_tokens * (prev_rate_cached_input - prev_rate_input)
         end as cache_rate_gap_input_usd
-    from prev_rates
+    from rate_groups
 ),
 
 final as (
@@ -220,7 +256,7 @@ final as (
         model,
 
         -- counts and tokens
-        count(*) as calls,
+        sum(calls) as calls,
         coalesce(sum(input_tokens) filter (where not is_response_cache_hit), 0) as input_tokens,
         coalesce(sum(cached_input_tokens) filter (where not is_response_cache_hit), 0) as cached_input_tokens,
 
@@ -229,7 +265,7 @@ final as (
         sum(cost_at_prev_prices_usd) as cost_at_prev_prices_usd,
         sum(cache_rate_gap_cached_usd) as cache_rate_gap_cached_usd,
         sum(cache_rate_gap_input_usd) as cache_rate_gap_input_usd
-    from per_call
+    from per_group
     group by week, route, provider, model
 )
 
