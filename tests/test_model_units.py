@@ -6,7 +6,10 @@ The cases are specifications; this file collects them and checks the harness its
 
 from __future__ import annotations
 
+import hashlib
+import random
 from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -127,3 +130,53 @@ def test_an_unknown_expected_column_is_a_clear_error(tmp_path):
 def test_a_malformed_test_file_names_the_field(tmp_path):
     with pytest.raises(UserError, match=r"marts\.route_weekly_status\.yaml: tests\.0\.expect: Field required"):
         case_from(tmp_path, "model: marts.route_weekly_status\ntests:\n  - name: x\n    inputs: {}\n")
+
+
+def _draw(action_id: str) -> str:
+    return hashlib.md5(f"routeledger-sample:{action_id}".encode()).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("actions", "outliers", "costliest_drawn_first"),
+    [
+        (400, 8, False),  # both rankings see candidates only
+        (400, 1, False),  # one action above the cost floor: every action ranked by cost
+        (120, 5, True),  # the five costliest hash first: too few draws left, every action drawn
+        (3, 0, False),  # fewer than five actions
+    ],
+)
+def test_the_sample_is_the_costliest_five_and_the_first_five_draws(actions, outliers, costliest_drawn_first):
+    """route_week_sample_calls ranks candidates (cost at or above mean + 2 SD, hashes starting
+    with 0) when enough are kept: its rows must be those of ranking every action, as computed here."""
+    rng = random.Random(actions * 10 + outliers)
+    ids = [f"a{i:03d}" for i in range(actions)]
+    costs = {i: None if rng.random() < 0.05 else Decimal(rng.randint(0, 5000)) / 1000 for i in ids}
+    heavy = sorted(ids, key=_draw) if costliest_drawn_first else ids
+    for rank, action_id in enumerate(heavy[:outliers]):
+        costs[action_id] = Decimal(100 + rank)
+    if costliest_drawn_first:
+        assert 5 <= sum(_draw(i) < "1" for i in ids) < 10  # what the case is about
+    by_cost = sorted(ids, key=lambda i: (costs[i] is None, -(costs[i] or 0), i))
+    drawn = sorted(by_cost[5:], key=lambda i: (_draw(i), i))
+    expect = [("most expensive", rank, i) for rank, i in enumerate(by_cost[:5], 1)]
+    expect += [("random", rank, i) for rank, i in enumerate(drawn[:5], 1)]
+    action = {"route": "rag", "week": "2026-03-02", "outcome": "completed"}
+    call = {"call_role": "primary", "provider": "acme", "model": "m", "status": "ok", "ts": "2026-03-02T10:00:00Z"}
+    run_case(
+        Case(
+            path=Path(__file__),
+            model="marts.route_week_sample_calls",
+            name=f"{actions}_actions_{outliers}_outliers",
+            description="",
+            inputs={
+                "intermediate.int_actions": [
+                    {**action, "action_id": i, "cost_usd": None if costs[i] is None else str(costs[i])} for i in ids
+                ],
+                "intermediate.int_call_costs": [{**call, "call_id": f"c-{i}", "action_id": i} for i in ids],
+            },
+            expect=[dict(zip(("sample", "sample_rank", "action_id"), row, strict=True)) for row in expect],
+            columns=("sample", "sample_rank", "action_id"),
+            order_by=(),
+            xfail=None,
+        )
+    )

@@ -24,33 +24,88 @@ calls as (
     select * from intermediate.int_call_costs
 ),
 
-ranked as (
+-- Ranking every action of a route-week is most of this model's work, so each ranking
+-- first keeps candidates that must hold its top 5, and ranks the whole route-week only
+-- when too few are kept; the result is the same.
+-- - By cost: the actions at or above the route-week's mean + 2 standard deviations. With
+--   5 of them or more, no action below can rank in the top 5.
+-- - By draw: the actions whose hash starts with 0, about a sixteenth. With 10 of them or
+--   more, at least 5 are not among the most expensive, and every other hash sorts after them.
+drawn_actions as materialized (
+    select
+        week,
+        route,
+        action_id,
+        cost_usd,
+        md5('routeledger-sample:' || action_id) as draw
+    from actions
+),
+
+cost_floors as (
+    select
+        week,
+        route,
+        avg(cost_usd) + 2 * coalesce(stddev_pop(cost_usd), 0) as cost_floor
+    from drawn_actions
+    group by week, route
+),
+
+route_weeks as (
+    select
+        cost_floors.week,
+        cost_floors.route,
+        cost_floors.cost_floor,
+        count(*) filter (where drawn_actions.cost_usd >= cost_floors.cost_floor) >= 5 as keeps_cost_candidates,
+        count(*) filter (where drawn_actions.draw < '1') >= 10 as keeps_draw_candidates
+    from drawn_actions
+    inner join cost_floors
+        on drawn_actions.week = cost_floors.week
+        and drawn_actions.route = cost_floors.route
+    group by cost_floors.week, cost_floors.route, cost_floors.cost_floor
+),
+
+candidates as (
+    select
+        drawn_actions.*,
+        not route_weeks.keeps_cost_candidates or drawn_actions.cost_usd >= route_weeks.cost_floor
+            as is_cost_candidate,
+        not route_weeks.keeps_draw_candidates or drawn_actions.draw < '1' as is_draw_candidate
+    from drawn_actions
+    inner join route_weeks
+        on drawn_actions.week = route_weeks.week
+        and drawn_actions.route = route_weeks.route
+),
+
+cost_ranked as (
     select
         week,
         route,
         action_id,
         row_number() over (
             partition by week, route order by cost_usd desc nulls last, action_id asc
-        ) as cost_rank,
-        md5('routeledger-sample:' || action_id) as draw
-    from actions
+        ) as cost_rank
+    from candidates
+    where is_cost_candidate
 ),
 
 most_expensive as (
     select week, route, action_id, 'most expensive' as sample, cost_rank as sample_rank
-    from ranked
+    from cost_ranked
     where cost_rank <= 5
 ),
 
 drawn as (
     select
-        week,
-        route,
-        action_id,
+        candidates.week,
+        candidates.route,
+        candidates.action_id,
         'random' as sample,
-        row_number() over (partition by week, route order by draw, action_id) as sample_rank
-    from ranked
-    where cost_rank > 5
+        row_number() over (
+            partition by candidates.week, candidates.route order by candidates.draw, candidates.action_id
+        ) as sample_rank
+    from candidates
+    left join most_expensive on candidates.action_id = most_expensive.action_id
+    where candidates.is_draw_candidate and most_expensive.action_id is null
 ),
 
 sampled as (
