@@ -133,23 +133,32 @@ def ingest_file(
     progress: Progress | None = None,
     label: str | None = None,
 ) -> LoadResult:
-    """Load one file: the direct path, then the checked one if it met a row it cannot load."""
-    loaders: list[tuple[Loader, str]] = [
-        (lambda con, source, load_id: _load_direct(con, source, layout, load_id), "loading"),
-        (lambda con, source, load_id: _load_checked(con, source, layout, load_id), "bad rows found, checking each row"),
-    ]
+    """Load one file: the direct path, then the checked one if it met a row it cannot load.
+
+    A canonical Parquet file first streams in as if it were clean, in any order (the fastest
+    path), then, when it met a bad row, sets its bad rows aside in one more pass. A JSON-lines
+    file sets them aside from the start: its clean pass would need a pass of its own to
+    measure the lines (the set-aside path's pass counts them as well).
+    """
+    direct: tuple[Loader, str] = (lambda con, source, load_id: _load_direct(con, source, layout, load_id), "loading")
+    checked: tuple[Loader, str] = (
+        lambda con, source, load_id: _load_checked(con, source, layout, load_id),
+        "bad rows found, checking each row",
+    )
+    loaders = [direct, checked]
+    if layout.adapter == "canonical" and source.format in SETS_ASIDE:
+        aside: Loader = lambda con, source, load_id: _load_setting_aside(con, source, layout, load_id)  # noqa: E731
+        if source.format == "parquet":
+            loaders = [direct, (aside, "bad rows found, setting them aside"), checked]
+        else:
+            loaders = [(aside, "loading"), checked]
     return load_file(con, source, "logs", adapters.label(source, layout), loaders, progress, label)
 
 
 def _load_direct(
     con: duckdb.DuckDBPyConnection, source: SourceFile, layout: readers.Layout, load_id: int
 ) -> tuple[int, int, int, int]:
-    """Stream the file into raw.calls; any bad row or duplicate aborts (RowsRejected).
-
-    A canonical JSON-lines or Parquet file sets its bad rows aside instead (`_load_setting_aside`).
-    """
-    if layout.adapter == "canonical" and source.format in SETS_ASIDE:
-        return _load_setting_aside(con, source, layout, load_id)
+    """Stream the file into raw.calls; any bad row or duplicate aborts (RowsRejected)."""
     reading = adapters.reading(layout)
     relation, columns = reading.direct(source, layout)
     checked = validate_sql(relation, columns.raw_column, typed=columns.typed, kinds=columns.kinds)
