@@ -121,7 +121,9 @@ def spend_waterfall_svg(parts: dict, width: int = 960, height: int = 320) -> str
     """spend_waterfall as a plain SVG image: the same bars and dollar labels, drawn without Plotly.
 
     The landing page draws this one: Plotly's frontend (4.6 MB of JavaScript, parsed on the page's
-    first chart) is most of what the Weekly review waited for in the browser.
+    first chart) is most of what the Weekly review waited for in the browser. The page puts it in
+    the page itself (markdown), not as an image file the browser fetches after the page has run.
+    It scales to the width of the page.
     """
     labels = ["Last week", *WATERFALL_PARTS.values(), "This week"]
     steps = [float(parts[column]) for column in WATERFALL_PARTS]
@@ -154,6 +156,7 @@ def spend_waterfall_svg(parts: dict, width: int = 960, height: int = 320) -> str
         shapes.append(f'<text x="{x + slot * 0.35:.1f}" y="{upper - 6:.1f}" text-anchor="middle">{text}</text>')
         shapes.append(f'<text x="{x + slot * 0.35:.1f}" y="{height - 14}" text-anchor="middle">{label}</text>')
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" role="img" '
+        'aria-label="Spend last week, each part of the change, spend this week" '
         'font-family="sans-serif" font-size="13" fill="#31333f">' + "".join(shapes) + "</svg>"
     )

@@ -101,6 +101,9 @@ def test_the_review_lands_on_the_last_complete_week_with_its_changes(published):
     assert shown["Actions"] == ("3", "-2")
     assert shown["Cost per completed action"] == ("$0.0065", "-$0.0093")
     assert shown["Completion rate"] == ("66.7%", "-13.3 pp")
+    # The waterfall is drawn in the page itself (an SVG in markdown, no image to fetch): W08's spend, then W09's.
+    waterfall = next(m.value for m in at.markdown if m.value.startswith("<svg"))
+    assert ">$0.06</text>" in waterfall and ">$0.01</text>" in waterfall and waterfall.count("<rect ") == 8
     # Route health: W09's routes, the costliest first, with the mart's own figures.
     health = table_with(at, "trend_8w")
     assert list(health["route"]) == ["support_faq", "summarize"]

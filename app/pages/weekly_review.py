@@ -132,11 +132,7 @@ else:
         frame.missing("change against the week before", "The first week of data has nothing to compare with.")
     else:
         # An SVG image, not a Plotly chart: the landing page loads no Plotly (what its first paint waited for).
-        st.image(
-            charts.spend_waterfall_svg(parts.row(0, named=True)),
-            alt="Spend last week, each part of the change, spend this week",
-            width="stretch",
-        )
+        st.markdown(charts.spend_waterfall_svg(parts.row(0, named=True)), unsafe_allow_html=True)
 
 # --- route health ------------------------------------------------------------------------------------
 st.header("Route health")
