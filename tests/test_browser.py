@@ -169,6 +169,29 @@ def test_every_page_renders_without_error_and_fetches_nothing_from_outside(chrom
     assert len(requested) > len(PAGES)  # the listener saw the pages' own requests
 
 
+@pytest.mark.browser
+def test_every_page_reached_from_the_sidebar_settles_with_its_own_content(chromium: Path, server: Server):
+    """The bench's move between pages (bench.app_pages._from_sidebar) ends on the new page, settled."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from bench.app_pages import _from_sidebar
+
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            page.goto(server.url + "data_health", wait_until="commit")
+            wait_settled(page)
+            for path, (title, known) in PAGES.items():
+                if not path:
+                    continue  # the landing page's link is the app's root
+                assert _from_sidebar(page, path, wait_settled) > 0
+                expect(page.get_by_role("heading", level=1)).to_have_text(title, timeout=1)
+                expect(page.get_by_text(known, exact=False).first).to_be_attached()  # grid cells draw after
+        finally:
+            browser.close()
+
+
 def listening_addresses(port: int) -> set[str]:
     """Local addresses of the sockets listening on `port`, from /proc/net/tcp{,6} (hex, as the kernel writes them)."""
     found = set()
