@@ -40,17 +40,17 @@ def test_the_disk_check_refuses_saying_what_it_needs_and_what_is_free(tmp_path, 
 
 
 def test_a_parts_run_needs_the_missing_parts_the_split_last_part_and_the_warehouse_with_its_spill():
-    # 100M calls, 5 parts of 10M still to write: (50M + 10M) x 46 bytes + 100M x 440 x 1.25
-    assert scale.disk_needed(100_000_000, 10_000_000, 50_000_000) == 2_760_000_000 + 55_000_000_000
+    # 100M calls, 5 parts of 10M still to write: (50M + 10M) x 46 bytes + 100M x 300 x 1.25
+    assert scale.disk_needed(100_000_000, 10_000_000, 50_000_000) == 2_760_000_000 + 37_500_000_000
 
 
 def test_the_parts_writer_stops_before_writing_when_the_disk_is_short(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(disk.shutil, "disk_usage", lambda _: Usage(10 * GB, 10 * GB, 1 * GB // 1000))
 
-    assert scale.main([str(tmp_path / "parts"), "100000", "25000", "7", "2026-11-29"]) == 2
+    assert scale.main([str(tmp_path / "parts"), "1000000", "250000", "7", "2026-11-29"]) == 2
 
-    # 100k calls: 125k x 46 bytes of Parquet + 100k x 550 bytes of warehouse = 60.75 MB
-    assert "the 100,000-call bench needs about 0.1 GB of disk" in capsys.readouterr().err
+    # 1M calls: 1.25M x 46 bytes of Parquet + 1M x 375 bytes of warehouse = 432.5 MB
+    assert "the 1,000,000-call bench needs about 0.4 GB of disk" in capsys.readouterr().err
     assert not (tmp_path / "parts").exists()
 
 
