@@ -176,30 +176,8 @@ ORDER BY week DESC, kind, subject
 """
 
 # Routes by their spend change against the week before (marts.spend_deltas), largest change in size first.
-MOVERS = """
-SELECT deltas.route,
-       deltas.spend_prev_usd AS cost_prev_usd,
-       deltas.spend_curr_usd AS cost_usd,
-       deltas.delta_usd,
-       last_week.cost_per_completed_action_usd AS cost_per_completed_action_prev_usd,
-       this_week.cost_per_completed_action_usd
-FROM marts.spend_deltas AS deltas
-LEFT JOIN marts.route_weekly AS this_week ON this_week.week = deltas.week AND this_week.route = deltas.route
-LEFT JOIN marts.route_weekly AS last_week
-    ON last_week.week = deltas.week - INTERVAL 7 DAY AND last_week.route = deltas.route
-WHERE deltas.week = ? AND deltas.grain = 'route'
-ORDER BY abs(deltas.delta_usd) DESC, deltas.route
-LIMIT 10
-"""
-
-WATERFALL = """
-SELECT spend_prev_usd, volume_usd, attempts_usd, mix_usd, tokens_usd, cache_usd, price_usd, spend_curr_usd
-FROM marts.spend_deltas
-WHERE week = ? AND grain = 'total'
-"""
-
 # The review's two reads of marts.spend_deltas in one round trip: the week's total change taken apart (the
-# waterfall, the row with is_total, first) and the routes that moved most (what MOVERS returns).
+# waterfall, the row with is_total, first) and the ten routes that moved most (split by `spend_change_parts`).
 SPEND_CHANGE = """
 SELECT deltas.grain = 'total' AS is_total,
        deltas.route,
@@ -216,6 +194,20 @@ WHERE deltas.week = ? AND deltas.grain IN ('total', 'route')
 ORDER BY is_total DESC, abs(deltas.delta_usd) DESC, deltas.route
 LIMIT 11
 """
+
+def spend_change_parts(change: pl.DataFrame) -> tuple[dict | None, pl.DataFrame]:
+    """SPEND_CHANGE's rows as (the week's total change taken apart, or None before a second week; the top movers)."""
+    totals = change.filter(pl.col("is_total"))
+    movers = change.filter(~pl.col("is_total")).select(
+        "route",
+        pl.col("spend_prev_usd").alias("cost_prev_usd"),
+        pl.col("spend_curr_usd").alias("cost_usd"),
+        "delta_usd",
+        "cost_per_completed_action_prev_usd",
+        "cost_per_completed_action_usd",
+    )
+    return (totals.row(0, named=True) if totals.height else None), movers
+
 
 ROUTE_DELTAS = """
 SELECT route, spend_prev_usd, spend_curr_usd, delta_usd, volume_usd, attempts_usd, mix_usd, tokens_usd, cache_usd,

@@ -96,10 +96,9 @@ def collect(db: str | Path | None, week: date | None) -> Review:
             return con.sql(sql, params=list(params)).pl()
 
         by_week = {row["week"]: row for row in query(data.WEEK_KPIS, week, week).iter_rows(named=True)}
-        waterfall = None
+        waterfall, movers = None, pl.DataFrame(schema=dict.fromkeys(MOVER_COLUMNS, pl.String))
         if "marts.spend_deltas" in tables:
-            parts = query(data.WATERFALL, week)
-            waterfall = parts.row(0, named=True) if parts.height else None
+            waterfall, movers = data.spend_change_parts(query(data.SPEND_CHANGE, week))
         restated = None
         if "marts.week_restatements" in tables:
             rows = query(data.RESTATEMENT, week)
@@ -109,7 +108,7 @@ def collect(db: str | Path | None, week: date | None) -> Review:
             built_at=built_at,
             week=week,
             kpis=_kpis(by_week[week], by_week.get(week - timedelta(days=7))),
-            movers=query(data.MOVERS, week),
+            movers=movers,
             routes=query(data.ROUTE_WEEK, week),
             waterfall=waterfall,
             restated=restated,

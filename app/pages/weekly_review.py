@@ -122,17 +122,16 @@ if data.has(snapshot, "marts.review_findings"):
 st.header("What changed the spend")
 # The week's spend change and its top movers (marts.spend_deltas), in one query; no rows before the second week.
 change = data.frame(snapshot, data.SPEND_CHANGE, week) if data.has(snapshot, "marts.spend_deltas") else None
+parts, movers = data.spend_change_parts(change) if change is not None else (None, pl.DataFrame())
 if change is None:
     frame.missing(
         "spend decomposition (marts.spend_deltas)", "It arrives with the analysis marts: `routeledger build`."
     )
+elif parts is None:
+    frame.missing("change against the week before", "The first week of data has nothing to compare with.")
 else:
-    parts = change.filter(pl.col("is_total"))
-    if parts.is_empty():
-        frame.missing("change against the week before", "The first week of data has nothing to compare with.")
-    else:
-        # An SVG image, not a Plotly chart: the landing page loads no Plotly (what its first paint waited for).
-        st.markdown(charts.spend_waterfall_svg(parts.row(0, named=True)), unsafe_allow_html=True)
+    # An SVG image, not a Plotly chart: the landing page loads no Plotly (what its first paint waited for).
+    st.markdown(charts.spend_waterfall_svg(parts), unsafe_allow_html=True)
 
 # --- route health ------------------------------------------------------------------------------------
 st.header("Route health")
@@ -157,18 +156,6 @@ tabs = st.tabs(
 )
 with tabs[0]:
     if tabs[0].open:
-        movers = (
-            pl.DataFrame()
-            if change is None
-            else change.filter(~pl.col("is_total")).select(
-                "route",
-                pl.col("spend_prev_usd").alias("cost_prev_usd"),
-                pl.col("spend_curr_usd").alias("cost_usd"),
-                "delta_usd",
-                "cost_per_completed_action_prev_usd",
-                "cost_per_completed_action_usd",
-            )
-        )
         if movers.is_empty():
             st.info("No week before this one: nothing moved against it.")
         else:
