@@ -55,7 +55,6 @@ def render(
     parent_mb: float,
     total_seconds: float,
 ) -> str:
-    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     repeats = max(len(m.runs) for m in measurements.values())
     waited = sum(sum(m.waits) for m in measurements.values())
     generated = (
@@ -64,19 +63,13 @@ def render(
         else f"generated in this run ({inputs.seconds:.0f} s)"
     )
     lines = [
-        "# routeledger benchmark",
-        "",
-        f"`make bench` (`python -m bench.run --calls {n}`), {now}. The whole run took {_duration(total_seconds)}: "
-        + ("input files reused, " if inputs.reused else f"{_duration(inputs.seconds)} writing the input files, ")
-        + f"{_duration(waited)} waiting for other processes to leave the machine idle, the rest measuring "
-        "and checking.",
-        "",
-        f"Code: {_code_version()}.",
-        "",
-        "## Machine",
-        "",
-        *_machine(),
-        "",
+        *header(
+            n,
+            f"The whole run took {_duration(total_seconds)}: "
+            + ("input files reused, " if inputs.reused else f"{_duration(inputs.seconds)} writing the input files, ")
+            + f"{_duration(waited)} waiting for other processes to leave the machine idle, the rest measuring "
+            "and checking.",
+        ),
         "## Data",
         "",
         f"- {n:,} calls, seed {seed}, 12 ISO weeks ending {end}, from `pipelines.demo.files.write_calls`; "
@@ -143,6 +136,23 @@ def render(
         "",
     ]
     return "\n".join(lines)
+
+
+def header(n: int, took: str) -> list[str]:
+    """The results' title, what ran and when (`took`: how long, and on what), the code and the machine."""
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return [
+        "# routeledger benchmark",
+        "",
+        f"`make bench` (`python -m bench.run --calls {n}`), {now}. {took}",
+        "",
+        f"Code: {_code_version()}.",
+        "",
+        "## Machine",
+        "",
+        *_machine(),
+        "",
+    ]
 
 
 def _calls(measurements: dict[str, Measurement], key: str, n: int) -> int:

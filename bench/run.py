@@ -38,7 +38,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 from bench import report, scale
@@ -160,20 +160,12 @@ def main_parts(n: int, per_part: int, threshold: int, started: float) -> int:
     work = DATA / f"run-{n}"
     shutil.rmtree(work, ignore_errors=True)
     section, result = _incremental_result(parts, work, reference=False)
-    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
-        "# routeledger benchmark",
-        "",
-        f"`make bench` (`python -m bench.run --calls {n}`), {now}. The whole run took "
-        f"{report._duration(time.perf_counter() - started)}, {report._duration(generating)} of it writing "
-        "the input files.",
-        "",
-        f"Code: {report._code_version()}.",
-        "",
-        "## Machine",
-        "",
-        *report._machine(),
-        "",
+        *report.header(
+            n,
+            f"The whole run took {report._duration(time.perf_counter() - started)}, "
+            f"{report._duration(generating)} of it writing the input files.",
+        ),
         "## Data",
         "",
         f"- {n:,} calls, seed {SEED}, 12 ISO weeks ending {END}, from `pipelines.demo.files.write_call_parts`: "
