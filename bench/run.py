@@ -179,10 +179,11 @@ def main_parts(n: int, per_part: int, threshold: int, started: float) -> int:
         lines.append(scale.comparison(scale.figures(result), scale.load_figures(scale.REFERENCE_CALLS)))
         lines.append(_app_pages(work / "incremental" / "warehouse" / "warehouse.duckdb"))
     text = "\n".join(lines)
-    RESULTS.write_text(text)
+    results = RESULTS.with_name(f"results-{n}.md")  # beside the 10M run's results.md, not over them
+    results.write_text(text)
     print()
     print(text)
-    print(f"written to {report._relative(RESULTS)}")
+    print(f"written to {report._relative(results)}")
     return 0 if result is not None else 2
 
 
