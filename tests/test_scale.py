@@ -104,6 +104,23 @@ def test_pick_lines_reads_the_lines_asked_for(tmp_path: Path):
     assert pick_lines(source, [4, 2]) == {2: b"two", 4: b"four"}
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_pick_lines_finds_any_lines_across_blocks(tmp_path: Path, monkeypatch, seed: int):
+    """Lines of random lengths (empty ones too) over many small blocks, any of them asked for."""
+    import random
+
+    from pipelines.ingest import lines as line_module
+
+    rng = random.Random(seed)
+    monkeypatch.setattr(line_module, "CHUNK_BYTES", 64)
+    texts = [bytes(rng.choice(b"abc{}") for _ in range(rng.randint(0, 150))) for _ in range(300)]
+    path = tmp_path / "t.jsonl"
+    path.write_bytes(b"\n".join(texts) + (b"\n" if seed % 2 else b""))
+    (source,), _ = expand([str(path)])
+    wanted = [*rng.sample(range(1, len(texts) + 1), 60), 1, len(texts)]
+    assert pick_lines(source, wanted) == {n: texts[n - 1] for n in wanted}
+
+
 def test_an_ingest_needing_more_disk_than_is_free_stops_before_it_starts(tmp_path: Path, monkeypatch):
     path = write_jsonl(tmp_path / "calls.jsonl", _lines())
     size = path.stat().st_size

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
 import pyarrow as pa
 
 from pipelines.errors import UserError
@@ -33,6 +34,7 @@ from pipelines.ingest.sources import SourceFile
 MAX_LINE_BYTES = 16 << 20
 # Smaller than the limit, so that a line lying whole inside one block is never over it.
 CHUNK_BYTES = 1 << 22
+NEWLINE = ord("\n")
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,8 @@ def pick_lines(source: SourceFile, wanted: list[int]) -> dict[int, bytes]:
     """The bytes of the lines numbered `wanted` (1-based), without their line endings.
 
     One pass over the bytes that only counts newlines, except in the blocks holding a
-    wanted line: a few bad rows of a large file are found without reading it row by row.
+    wanted line, whose newlines numpy finds: the wanted lines are sliced out, and no other
+    line becomes a Python object, so 1% of the rows of a large file cost little more than a few.
     """
     numbers = sorted(set(wanted))
     found: dict[int, bytes] = {}
@@ -125,9 +128,11 @@ def pick_lines(source: SourceFile, wanted: list[int]) -> dict[int, bytes]:
             complete, held = block[:end], block[end + 1 :]
             count = complete.count(b"\n") + 1
             if numbers[i] < line + count:
-                parts = complete.split(b"\n")
+                ends = np.flatnonzero(np.frombuffer(complete, dtype=np.uint8) == NEWLINE)
                 while i < len(numbers) and numbers[i] < line + count:
-                    found[numbers[i]] = parts[numbers[i] - line]
+                    k = numbers[i] - line  # the wanted line's index in the block
+                    start = 0 if k == 0 else int(ends[k - 1]) + 1
+                    found[numbers[i]] = complete[start : int(ends[k]) if k < len(ends) else len(complete)]
                     i += 1
             line += count
         if held and i < len(numbers) and numbers[i] == line:
