@@ -8,6 +8,7 @@ Writes are atomic (a concurrent reader sees the old file or the new one).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import pickle
@@ -19,6 +20,15 @@ from typing import Any
 def cache_file(name: str) -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "routeledger" / name
+
+
+def code_key(version: str, *sources: str | Path) -> str:
+    """The sha256 of `version` and the source files of the code a cached value came from:
+    a new version or an edited file makes every value stored under the old key unknown."""
+    digest = hashlib.sha256(f"{version}\n".encode())
+    for source in sources:
+        digest.update(Path(source).read_bytes())
+    return digest.hexdigest()
 
 
 def read(name: str) -> Any:

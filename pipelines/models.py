@@ -205,7 +205,7 @@ class _ReadsCache:
         stored = cache.read(self.NAME)
         self.known: dict[str, list[str]] = stored if isinstance(stored, dict) else {}
         self.new: dict[str, list[str]] = {}
-        self.version = hashlib.sha256(f"{sqlglot.__version__}\n".encode() + Path(__file__).read_bytes()).hexdigest()
+        self.version = cache.code_key(sqlglot.__version__, __file__)
 
     def tables_read(self, sql: str, path: Path) -> set[str]:
         key = hashlib.sha256(f"{self.version}\n{sql}".encode()).hexdigest()

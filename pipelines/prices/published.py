@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import warnings
 from dataclasses import replace
 from datetime import UTC, datetime, time
 from decimal import Decimal
 from functools import cache
-from pathlib import Path
 
-from pipelines.cache import read_objects, write_objects
+from pipelines.cache import code_key, read_objects, write_objects
 from pipelines.prices import rows
 from pipelines.prices.catalog import MINUTES_PER_DAY, PRICE_PLACES
 from pipelines.prices.rows import DEFAULT_TIER, PRICE_KEYS, ModelPrices, PriceRow, first_or_none, priced
@@ -34,9 +32,7 @@ def published_models() -> tuple[ModelPrices, ...]:
     Remembered in the user's cache for this genai-prices version and this code: importing
     genai-prices' data and converting it took about half a second of every build.
     """
-    key = hashlib.sha256(
-        f"{published_source()}\n".encode() + Path(__file__).read_bytes() + Path(rows.__file__).read_bytes()
-    ).hexdigest()
+    key = code_key(published_source(), __file__, rows.__file__)
     found = read_objects(PUBLISHED_CACHE, key)
     if isinstance(found, tuple) and all(isinstance(entry, ModelPrices) for entry in found):
         return found

@@ -273,7 +273,7 @@ def cache_file() -> Path:
 @functools.cache
 def _rules_version() -> str:
     """What decides whether a model transpiles besides its SQL: sqlglot's version and these rewrite rules."""
-    return hashlib.sha256(f"{sqlglot.__version__}\n".encode() + Path(__file__).read_bytes()).hexdigest()
+    return cache.code_key(sqlglot.__version__, __file__)
 
 
 def check_transpiles(models: Iterable[tuple[str, Path]]) -> None:
